@@ -1,0 +1,32 @@
+# Thin front for CMake: names the user's commands, builds nothing itself.
+BUILD      ?= build
+TESTBUILD  ?= build-test
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps test-deps build demo test bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+test-deps:
+	@scripts/install-deps --test
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMAMORI_TESTS=OFF >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@scripts/demo $(BUILD)/mamori
+
+test: test-deps
+	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DMAMORI_SANITIZE=ON -DMAMORI_WERROR=ON >/dev/null
+	cmake --build $(TESTBUILD) -j $(JOBS)
+	cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@bench/run $(BUILD)/mamori
+
+clean:
+	rm -rf $(BUILD) $(TESTBUILD)

@@ -1,0 +1,169 @@
+/*
+ * backend: choosing an implementation from a location, and the object
+ * layout every implementation shares.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "backend/backend_internal.h"
+
+static const char *const type_dirs[OBJ_TYPE_COUNT] = {
+	[OBJ_CONFIG] = "",
+	[OBJ_KEY] = "keys",
+	[OBJ_PACK] = "data",
+	[OBJ_INDEX] = "index",
+	[OBJ_SNAPSHOT] = "snapshots",
+	[OBJ_LOCK] = "locks",
+};
+
+const char *
+backend_type_dir(enum obj_type t)
+{
+	if ((unsigned)t >= OBJ_TYPE_COUNT)
+		return "invalid";
+	return type_dirs[t];
+}
+
+char *
+backend_obj_path(enum obj_type t, const char *name)
+{
+	const char *dir;
+	char *p;
+	size_t dl, nl, len;
+
+	if ((unsigned)t >= OBJ_TYPE_COUNT)
+		return NULL;
+	if (t == OBJ_CONFIG)
+		return strdup("config");
+	if (name == NULL)
+		return NULL;
+	dir = type_dirs[t];
+	dl = strlen(dir);
+	nl = strlen(name);
+	if (t == OBJ_PACK) {
+		if (nl < 2)
+			return NULL;
+		/* "data/XX/NAME" */
+		len = dl + 1 + 2 + 1 + nl;
+		if ((p = malloc(len + 1)) == NULL)
+			return NULL;
+		memcpy(p, dir, dl);
+		p[dl] = '/';
+		memcpy(p + dl + 1, name, 2);
+		p[dl + 3] = '/';
+		memcpy(p + dl + 4, name, nl);
+	} else {
+		len = dl + 1 + nl;
+		if ((p = malloc(len + 1)) == NULL)
+			return NULL;
+		memcpy(p, dir, dl);
+		p[dl] = '/';
+		memcpy(p + dl + 1, name, nl);
+	}
+	p[len] = '\0';
+	return p;
+}
+
+int
+backend_check_name(enum obj_type t, const char *name, struct mm_ctx *c)
+{
+	if ((unsigned)t >= OBJ_TYPE_COUNT)
+		return mm_fail(c, MM_EINVAL, "invalid object type %d", (int)t);
+	if (t == OBJ_CONFIG)
+		return 0;
+	if (name == NULL || name[0] == '\0')
+		return mm_fail(c, MM_EINVAL, "%s: empty object name", type_dirs[t]);
+	if (name[0] == '.' || strchr(name, '/') != NULL)
+		return mm_fail(c, MM_EINVAL, "%s/%s: not a valid object name", type_dirs[t], name);
+	if (t == OBJ_PACK && name[1] == '\0')
+		return mm_fail(c, MM_EINVAL, "%s/%s: pack name too short", type_dirs[t], name);
+	return 0;
+}
+
+int
+backend_name_listable(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < BACKEND_NAME_LEN; i++) {
+		char ch = name[i];
+
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return 0; /* also stops at a short name's NUL */
+	}
+	return name[BACKEND_NAME_LEN] == '\0';
+}
+
+/*
+ * The scheme of a location, "s3" in "s3:bucket/path": letters first, then
+ * letters, digits, '+', '-' or '.', then ':'. Returns its length, or 0 when
+ * the location is a plain path (so "./a:b" and "/srv/x:y" stay paths).
+ * A one-letter scheme is taken as a path too.
+ */
+static size_t
+scheme_len(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	for (i = 1; s[i] != '\0' && s[i] != ':'; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.'))
+			return 0;
+	}
+	if (s[i] != ':' || i < 2)
+		return 0;
+	return i;
+}
+
+int
+backend_open(const char *location, struct backend **out, struct mm_ctx *c)
+{
+	struct backend *be = NULL;
+	char *loc = NULL;
+	size_t sl;
+	int r;
+
+	if (location == NULL || location[0] == '\0')
+		return mm_fail(c, MM_EINVAL, "empty repository location");
+	if ((loc = strdup(location)) == NULL) {
+		r = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	sl = scheme_len(location);
+	if (sl == 0) {
+		r = backend_local_open(location, &be, c);
+	} else if (sl == 5 && strncmp(location, "local", 5) == 0) {
+		r = backend_local_open(location + 6, &be, c);
+	} else if (sl == 3 && strncmp(location, "mem", 3) == 0) {
+		r = backend_mem_open(&be, c);
+	} else {
+		r = mm_fail(c, MM_EUNSUPPORTED, "backend '%.*s' is not available in this build",
+			    (int)sl, location);
+	}
+	if (r != 0)
+		goto out;
+	/* Messages name the location as the user wrote it. */
+	free(be->location);
+	be->location = loc;
+	loc = NULL;
+	*out = be;
+	be = NULL;
+	r = 0;
+out:
+	backend_free(be);
+	free(loc);
+	return r;
+}
+
+void
+backend_free(struct backend *be)
+{
+	if (be == NULL)
+		return;
+	be->ops->free(be);
+}

@@ -1,0 +1,496 @@
+/*
+ * local: a repository in a directory on this machine.
+ *
+ *   PATH/config, PATH/keys/NAME, PATH/data/XX/NAME, PATH/index/NAME,
+ *   PATH/snapshots/NAME, PATH/locks/NAME
+ *
+ * Files are 0600 and directories 0700 (before the umask, which can only
+ * take bits away). Every write goes through file_write_atomic: a reader
+ * sees the old object or the new one, never a part, even after a crash.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "backend/backend_internal.h"
+
+#define LOCAL_FILE_MODE 0600
+#define LOCAL_DIR_MODE 0700
+
+struct local_be {
+	struct backend be; /* first: the vtable sees a struct backend */
+	char *root;        /* as given, relative or absolute */
+};
+
+static struct local_be *
+local_of(struct backend *be)
+{
+	return (struct local_be *)be;
+}
+
+/* The full path of an object, in *out (caller frees). */
+static int
+obj_full_path(struct local_be *lb, enum obj_type t, const char *name, char **out,
+	      struct mm_ctx *c)
+{
+	char *rel = NULL, *full = NULL;
+	int r;
+
+	if ((r = backend_check_name(t, name, c)) != 0)
+		goto out;
+	if ((rel = backend_obj_path(t, name)) == NULL ||
+	    (full = path_join(lb->root, rel)) == NULL) {
+		r = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	*out = full;
+	full = NULL;
+	r = 0;
+out:
+	free(rel);
+	free(full);
+	return r;
+}
+
+/*
+ * Make parent/name a directory unless it is one already. A directory made
+ * here is made durable by syncing its parent, so the objects written into
+ * it are not lost with their directory entry after a crash.
+ */
+static int
+ensure_subdir(const char *parent, const char *name, struct mm_ctx *c)
+{
+	char *dir = NULL;
+	int r;
+
+	if ((dir = path_join(parent, name)) == NULL) {
+		r = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (mkdir(dir, LOCAL_DIR_MODE) != 0) {
+		if (errno == EEXIST) {
+			r = 0; /* if it is not a directory, the write will say so */
+			goto out;
+		}
+		r = mm_fail_errno(c, errno, "%s", dir);
+		goto out;
+	}
+	if ((r = fsync_dir(parent, c)) != 0)
+		goto out;
+	r = 0;
+out:
+	free(dir);
+	return r;
+}
+
+/* Make sure the directory an object of type t goes into exists. */
+static int
+ensure_obj_dir(struct local_be *lb, enum obj_type t, const char *name, struct mm_ctx *c)
+{
+	char *data = NULL;
+	char xx[3];
+	int r;
+
+	if (t == OBJ_CONFIG)
+		return 0;
+	if ((r = ensure_subdir(lb->root, backend_type_dir(t), c)) != 0)
+		goto out;
+	if (t != OBJ_PACK) {
+		r = 0;
+		goto out;
+	}
+	if ((data = path_join(lb->root, backend_type_dir(OBJ_PACK))) == NULL) {
+		r = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	xx[0] = name[0];
+	xx[1] = name[1];
+	xx[2] = '\0';
+	if ((r = ensure_subdir(data, xx, c)) != 0)
+		goto out;
+	r = 0;
+out:
+	free(data);
+	return r;
+}
+
+static int
+local_write(struct backend *be, enum obj_type t, const char *name, const void *p, size_t n,
+	    struct mm_ctx *c)
+{
+	struct local_be *lb = local_of(be);
+	struct stat st;
+	char *path = NULL;
+	int r;
+
+	if ((r = obj_full_path(lb, t, name, &path, c)) != 0)
+		goto out;
+	if (t == OBJ_CONFIG) {
+		/*
+		 * The one object that is not named by its content: never
+		 * replace it. (Two concurrent inits can still race; init is
+		 * a one-time human action.)
+		 */
+		if (stat(path, &st) == 0) {
+			r = mm_fail(c, MM_EEXIST, "%s: already exists", path);
+			goto out;
+		}
+		if (errno != ENOENT) {
+			r = mm_fail_errno(c, errno, "%s", path);
+			goto out;
+		}
+	}
+	if ((r = ensure_obj_dir(lb, t, name, c)) != 0)
+		goto out;
+	/* Same name means same content, so replacing an existing object is safe. */
+	if ((r = file_write_atomic(path, p, n, LOCAL_FILE_MODE, c)) != 0)
+		goto out;
+	r = 0;
+out:
+	free(path);
+	return r;
+}
+
+/* Errors of open/stat/unlink on an object path. */
+static int
+obj_errno(const char *path, int e, struct mm_ctx *c)
+{
+	if (e == ENOENT)
+		return mm_fail(c, MM_ENOENT, "%s: no such object", path);
+	return mm_fail_errno(c, e, "%s", path);
+}
+
+static int
+local_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, size_t len,
+	   struct buf *out, struct mm_ctx *c)
+{
+	struct local_be *lb = local_of(be);
+	struct stat st;
+	char *path = NULL;
+	uint64_t size, want;
+	int fd = -1, r, e;
+
+	if ((r = obj_full_path(lb, t, name, &path, c)) != 0)
+		goto out;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		r = obj_errno(path, errno, c);
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		r = mm_fail_errno(c, errno, "%s", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = mm_fail(c, MM_ECORRUPT, "%s: not a regular file", path);
+		goto out;
+	}
+	size = (uint64_t)st.st_size;
+	if (off > size || (uint64_t)len > size - off) {
+		r = mm_fail(c, MM_ECORRUPT,
+			    "%s: read of %zu bytes at offset %llu is past the end of the object "
+			    "(size %llu)", path, len, (unsigned long long)off,
+			    (unsigned long long)size);
+		goto out;
+	}
+	want = len != 0 ? (uint64_t)len : size - off;
+	if (want == 0) {
+		r = 0;
+		goto out;
+	}
+	if (want > SIZE_MAX || (r = buf_reserve(out, (size_t)want)) != 0) {
+		r = mm_fail(c, want > SIZE_MAX ? MM_ELIMIT : r,
+			    "%s: cannot hold %llu bytes in memory", path,
+			    (unsigned long long)want);
+		goto out;
+	}
+	/* Straight into the caller's buffer: a pack is read without a copy. */
+	if ((e = pread_full(fd, out->data + out->len, (size_t)want, off)) != 0) {
+		r = mm_fail_errno(c, -e, "%s: read of %llu bytes at offset %llu", path,
+				  (unsigned long long)want, (unsigned long long)off);
+		goto out;
+	}
+	out->len += (size_t)want;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return r;
+}
+
+static int
+local_stat(struct backend *be, enum obj_type t, const char *name, uint64_t *size,
+	   struct mm_ctx *c)
+{
+	struct local_be *lb = local_of(be);
+	struct stat st;
+	char *path = NULL;
+	int r;
+
+	if ((r = obj_full_path(lb, t, name, &path, c)) != 0)
+		goto out;
+	if (stat(path, &st) != 0) {
+		r = obj_errno(path, errno, c);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = mm_fail(c, MM_ECORRUPT, "%s: not a regular file", path);
+		goto out;
+	}
+	*size = (uint64_t)st.st_size;
+	r = 0;
+out:
+	free(path);
+	return r;
+}
+
+static int
+local_remove(struct backend *be, enum obj_type t, const char *name, struct mm_ctx *c)
+{
+	struct local_be *lb = local_of(be);
+	char *path = NULL;
+	int r;
+
+	if ((r = obj_full_path(lb, t, name, &path, c)) != 0)
+		goto out;
+	/*
+	 * Not followed by a directory sync: an object that comes back after
+	 * a crash is one nothing refers to any more, and removing it again
+	 * is harmless.
+	 */
+	if (unlink(path) != 0) {
+		r = obj_errno(path, errno, c);
+		goto out;
+	}
+	r = 0;
+out:
+	free(path);
+	return r;
+}
+
+/*
+ * Report every object in one directory; with prefix (data/XX), only names
+ * that belong there. A directory that does not exist holds no objects
+ * (tools that copy trees often drop empty directories).
+ */
+static int
+list_dir(const char *dir, const char *prefix, backend_list_cb cb, void *arg,
+	 struct mm_ctx *c)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	struct stat st;
+	int r;
+
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT) {
+			r = 0;
+			goto out;
+		}
+		r = mm_fail_errno(c, errno, "%s", dir);
+		goto out;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				r = mm_fail_errno(c, errno, "%s", dir);
+				goto out;
+			}
+			break;
+		}
+		/* Temp files of writes in progress, and anything else not ours. */
+		if (strstr(de->d_name, ".tmp-") != NULL || !backend_name_listable(de->d_name))
+			continue;
+		if (prefix != NULL && strncmp(de->d_name, prefix, 2) != 0)
+			continue; /* misplaced: a read would not find it here */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue; /* removed since readdir */
+			r = mm_fail_errno(c, errno, "%s/%s", dir, de->d_name);
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		if ((r = cb(de->d_name, (uint64_t)st.st_size, arg)) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	return r;
+}
+
+static int
+is_hex2(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return s[2] == '\0';
+}
+
+/* data/: every data/XX subdirectory in turn. */
+static int
+list_packs(const char *data, backend_list_cb cb, void *arg, struct mm_ctx *c)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	char *sub = NULL;
+	int r;
+
+	if ((d = opendir(data)) == NULL) {
+		if (errno == ENOENT) {
+			r = 0;
+			goto out;
+		}
+		r = mm_fail_errno(c, errno, "%s", data);
+		goto out;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				r = mm_fail_errno(c, errno, "%s", data);
+				goto out;
+			}
+			break;
+		}
+		if (!is_hex2(de->d_name))
+			continue;
+		if ((sub = path_join(data, de->d_name)) == NULL) {
+			r = mm_fail(c, MM_ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((r = list_dir(sub, de->d_name, cb, arg, c)) != 0)
+			goto out;
+		free(sub);
+		sub = NULL;
+	}
+	r = 0;
+out:
+	free(sub);
+	if (d != NULL)
+		closedir(d);
+	return r;
+}
+
+static int
+local_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg,
+	   struct mm_ctx *c)
+{
+	struct local_be *lb = local_of(be);
+	char *dir = NULL;
+	int r;
+
+	if ((unsigned)t >= OBJ_TYPE_COUNT || t == OBJ_CONFIG) {
+		r = mm_fail(c, MM_EINVAL, "cannot list objects of type %d", (int)t);
+		goto out;
+	}
+	if ((dir = path_join(lb->root, backend_type_dir(t))) == NULL) {
+		r = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (t == OBJ_PACK)
+		r = list_packs(dir, cb, arg, c);
+	else
+		r = list_dir(dir, NULL, cb, arg, c);
+out:
+	free(dir);
+	return r;
+}
+
+static int
+local_create(struct backend *be, struct mm_ctx *c)
+{
+	static const enum obj_type types[] = {
+		OBJ_KEY, OBJ_PACK, OBJ_INDEX, OBJ_SNAPSHOT, OBJ_LOCK,
+	};
+	struct local_be *lb = local_of(be);
+	struct stat st;
+	char *config = NULL;
+	size_t i;
+	int r;
+
+	if ((config = path_join(lb->root, "config")) == NULL) {
+		r = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (stat(config, &st) == 0) {
+		r = mm_fail(c, MM_EEXIST, "%s: a repository already exists", config);
+		goto out;
+	}
+	if (errno != ENOENT) {
+		r = mm_fail_errno(c, errno, "%s", config);
+		goto out;
+	}
+	if ((r = mkdir_p(lb->root, LOCAL_DIR_MODE, c)) != 0)
+		goto out;
+	/* data/00..data/ff come on first write. */
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((r = ensure_subdir(lb->root, backend_type_dir(types[i]), c)) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(config);
+	return r;
+}
+
+static void
+local_free(struct backend *be)
+{
+	struct local_be *lb = local_of(be);
+
+	free(lb->root);
+	free(lb->be.location);
+	free(lb);
+}
+
+static const struct backend_ops local_ops = {
+	.write = local_write,
+	.read = local_read,
+	.stat = local_stat,
+	.remove = local_remove,
+	.list = local_list,
+	.create = local_create,
+	.free = local_free,
+};
+
+int
+backend_local_open(const char *path, struct backend **out, struct mm_ctx *c)
+{
+	struct local_be *lb = NULL;
+	int r;
+
+	if (path == NULL || path[0] == '\0')
+		return mm_fail(c, MM_EINVAL, "empty repository path");
+	if ((lb = calloc(1, sizeof(*lb))) == NULL ||
+	    (lb->root = strdup(path)) == NULL ||
+	    (lb->be.location = strdup(path)) == NULL) {
+		r = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	lb->be.ops = &local_ops;
+	*out = &lb->be;
+	lb = NULL;
+	r = 0;
+out:
+	if (lb != NULL) {
+		free(lb->root);
+		free(lb->be.location);
+		free(lb);
+	}
+	return r;
+}

@@ -1,0 +1,248 @@
+/*
+ * mamori: global options, the command table, passwords and exit codes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static const char usage_text[] =
+	"usage: mamori [-r REPO] [--password-file FILE] [--json] [-q] COMMAND [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  init                       create a repository\n"
+	"  backup PATH...             back up files and folders into a new snapshot\n"
+	"  snapshots                  list snapshots\n"
+	"  ls SNAPSHOT [PATH]         list the files of a snapshot\n"
+	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
+	"                             restore a snapshot\n"
+	"  check [--read-data]        verify the repository\n"
+	"  cat config|index|snapshot ID|tree ID\n"
+	"                             print a repository object as JSON\n"
+	"  version                    print the version\n"
+	"\n"
+	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
+	"MAMORI_PASSWORD, MAMORI_PASSWORD_FILE, --password-file, or a prompt on a\n"
+	"terminal. 'latest' names the newest snapshot. See docs/cli.md.\n";
+
+int
+cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
+{
+	const char *msg = c && c->msg[0] ? c->msg : mm_strerror(code);
+
+	fprintf(stderr, "%s: %s\n", cl->prog, msg);
+	switch (code) {
+	case MM_ENOREPO: return EXIT_NOREPO;
+	case MM_ELOCKED: return EXIT_LOCKED;
+	case MM_EPASSWORD: return EXIT_PASSWORD;
+	default: return EXIT_FATAL;
+	}
+}
+
+int
+cli_usage(const struct cli *cl, const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s%s%s: ", cl->prog, cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'mamori help' or see docs/cli.md.\n");
+	return EXIT_USAGE;
+}
+
+static int
+read_password_file(const char *path, char **out, struct mm_ctx *c)
+{
+	struct buf b = BUF_INIT;
+	int e;
+
+	b.secret = 1;
+	if ((e = file_read_all(path, 4096, &b, c)) != 0)
+		return mm_prefix(c, e, "password file");
+	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.len--;
+	if (b.len == 0 || memchr(b.data, '\0', b.len) != NULL) {
+		buf_release(&b);
+		return mm_fail(c, MM_EINVAL, "password file %s is empty or holds a NUL byte", path);
+	}
+	if ((e = buf_append_u8(&b, '\0')) != 0) {
+		buf_release(&b);
+		return e;
+	}
+	*out = (char *)b.data; /* transferred; wiped by cli_release */
+	return 0;
+}
+
+static int
+prompt_tty(const char *prompt, char **out, struct mm_ctx *c)
+{
+	struct termios old, quiet;
+	char line[4096];
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	ssize_t n = 0;
+	size_t len = 0;
+
+	if (fd < 0)
+		return mm_fail(c, MM_EINVAL, "no password: set MAMORI_PASSWORD_FILE or "
+			       "--password-file, or run on a terminal");
+	if (write(fd, prompt, strlen(prompt)) < 0 || tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return mm_fail(c, MM_EIO, "cannot prompt for a password on the terminal");
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
+	while (len < sizeof(line) - 1 && (n = read(fd, line + len, 1)) == 1 && line[len] != '\n')
+		len++;
+	(void)tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0)
+		n = -1;
+	close(fd);
+	line[len] = '\0';
+	if (len == 0) {
+		mm_wipe(line, sizeof(line));
+		return mm_fail(c, MM_EINVAL, "empty password");
+	}
+	*out = strdup(line);
+	mm_wipe(line, sizeof(line));
+	return *out ? 0 : mm_fail(c, MM_ENOMEM, "out of memory");
+}
+
+int
+cli_password(struct cli *cl, int confirm, struct mm_ctx *c)
+{
+	const char *env = getenv("MAMORI_PASSWORD");
+	char *again = NULL;
+	int e;
+
+	if (cl->password)
+		return 0;
+	if (env && env[0]) {
+		cl->password = strdup(env);
+		/* No child process or later reader should see it. */
+		mm_wipe((char *)env, strlen(env));
+		unsetenv("MAMORI_PASSWORD");
+		return cl->password ? 0 : mm_fail(c, MM_ENOMEM, "out of memory");
+	}
+	if (cl->password_file)
+		return read_password_file(cl->password_file, &cl->password, c);
+	if ((e = prompt_tty("enter password for repository: ", &cl->password, c)) != 0 || !confirm)
+		return e;
+	if ((e = prompt_tty("enter the password again: ", &again, c)) != 0)
+		return e;
+	if (strcmp(again, cl->password) != 0)
+		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
+	mm_wipe(again, strlen(again));
+	free(again);
+	return e;
+}
+
+int
+cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
+{
+	struct mm_ctx c = MM_CTX_INIT;
+	struct repo *r = NULL;
+	int e;
+
+	if (cl->repo == NULL)
+		return cli_usage(cl, NULL, "no repository given: use -r REPO or set MAMORI_REPOSITORY");
+	if ((e = cli_password(cl, 0, &c)) != 0)
+		return cli_fail(cl, e, &c);
+	if ((e = repo_open(cl->repo, cl->password, &r, &c)) != 0)
+		return cli_fail(cl, e, &c);
+	if ((lock && (e = repo_lock(r, exclusive, command, &c)) != 0) ||
+	    (e = repo_load_index(r, &c)) != 0) {
+		repo_free(r);
+		return cli_fail(cl, e, &c);
+	}
+	*out = r;
+	return 0;
+}
+
+static void
+cli_release(struct cli *cl)
+{
+	if (cl->password) {
+		mm_wipe(cl->password, strlen(cl->password));
+		free(cl->password);
+		cl->password = NULL;
+	}
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+} commands[] = {
+	{ "init", cmd_init },
+	{ "backup", cmd_backup },
+	{ "snapshots", cmd_snapshots },
+	{ "ls", cmd_ls },
+	{ "restore", cmd_restore },
+	{ "check", cmd_check },
+	{ "cat", cmd_cat },
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "repo", required_argument, NULL, 'r' },
+		{ "password-file", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cl;
+	int ch, rc;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.prog = "mamori";
+	cl.repo = getenv("MAMORI_REPOSITORY");
+	cl.password_file = getenv("MAMORI_PASSWORD_FILE");
+	while ((ch = getopt_long(argc, argv, "+r:p:jqvhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': cl.repo = optarg; break;
+		case 'p': cl.password_file = optarg; break;
+		case 'j': cl.json = 1; break;
+		case 'q': cl.quiet = 1; break;
+		case 'v': cl.verbose = 1; break;
+		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		case 'V': printf("mamori %s\n", MAMORI_VERSION); return EXIT_OK;
+		default: return cli_usage(&cl, NULL, "unknown global option");
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	if (strcmp(argv[0], "help") == 0) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[0], "version") == 0) {
+		printf("mamori %s\n", MAMORI_VERSION);
+		return EXIT_OK;
+	}
+	cl.progress = !cl.quiet && !cl.json && isatty(STDERR_FILENO);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[0], commands[i].name) == 0) {
+			optind = 0; /* 0: glibc re-initialises its scan (1 would keep "+" mode) */
+			rc = commands[i].fn(&cl, argc, argv);
+			cli_release(&cl);
+			return rc;
+		}
+	}
+	return cli_usage(&cl, NULL, "unknown command '%s'", argv[0]);
+}

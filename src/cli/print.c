@@ -1,0 +1,202 @@
+/* Shared printing: warnings, progress on a terminal, names, JSON objects. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+void
+cli_warn(void *arg, const char *msg)
+{
+	const struct cli *cl = arg;
+
+	if (cl->progress)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr, "%s: warning: %s\n", cl->prog, msg);
+}
+
+void
+cli_progress(void *arg, const struct ops_progress *p)
+{
+	const struct cli *cl = arg;
+	char done[32], total[32], rate[32];
+	double r = p->elapsed > 0 ? (double)p->bytes_done / p->elapsed : 0;
+
+	if (!cl->progress)
+		return;
+	fmt_bytes(p->bytes_done, done, sizeof(done));
+	fmt_bytes((uint64_t)r, rate, sizeof(rate));
+	fputs("\r\033[K", stderr);
+	if (p->bytes_total > 0) {
+		double left = r > 0 ? (double)(p->bytes_total - p->bytes_done) / r : 0;
+		fmt_bytes(p->bytes_total, total, sizeof(total));
+		fprintf(stderr, "[%5.1fs] %llu files, %s / %s, %s/s, ETA %.0fs", p->elapsed,
+			(unsigned long long)p->files_done, done, total, rate, left);
+	} else {
+		fprintf(stderr, "[%5.1fs] %llu files, %s, %s/s", p->elapsed,
+			(unsigned long long)p->files_done, done, rate);
+	}
+	if (p->errors)
+		fprintf(stderr, ", %llu errors", (unsigned long long)p->errors);
+	fflush(stderr);
+}
+
+void
+cli_progress_done(const struct cli *cl)
+{
+	if (cl->progress)
+		fputs("\r\033[K", stderr);
+}
+
+void
+cli_print_name(FILE *f, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\')
+			fprintf(f, "\\x%02x", p[i]);
+		else
+			fputc(p[i], f);
+	}
+}
+
+void
+cli_short_id(const struct mm_id *id, char out[9])
+{
+	char hex[65];
+
+	hex_encode(id->b, MM_ID_LEN, hex);
+	memcpy(out, hex, 8);
+	out[8] = '\0';
+}
+
+static void
+json_id(struct json *j, const char *k, const struct mm_id *id)
+{
+	char hex[65];
+
+	hex_encode(id->b, MM_ID_LEN, hex);
+	json_kv_str(j, k, hex);
+}
+
+static void
+json_time(struct json *j, const char *k, int64_t ns)
+{
+	char t[40];
+
+	time_format_utc(ns, t, sizeof(t));
+	json_kv_str(j, k, t);
+}
+
+static void
+json_strings(struct json *j, const char *k, char **v, size_t n)
+{
+	json_key(j, k);
+	json_arr_begin(j);
+	for (size_t i = 0; i < n; i++)
+		json_str(j, v[i]);
+	json_arr_end(j);
+}
+
+void
+cli_json_snapshot(struct json *j, const struct snapshot *s)
+{
+	char sid[9];
+	const struct snap_summary *m = &s->sum;
+
+	cli_short_id(&s->id, sid);
+	json_obj_begin(j);
+	json_id(j, "id", &s->id);
+	json_kv_str(j, "short_id", sid);
+	json_time(j, "time", s->time_ns);
+	json_kv_int(j, "time_ns", s->time_ns);
+	json_kv_str(j, "host", s->host);
+	json_kv_str(j, "user", s->user);
+	json_kv_uint(j, "uid", s->uid);
+	json_kv_uint(j, "gid", s->gid);
+	json_strings(j, "paths", s->paths, s->npaths);
+	json_strings(j, "tags", s->tags, s->ntags);
+	json_strings(j, "excludes", s->excludes, s->nexcludes);
+	if (s->has_parent)
+		json_id(j, "parent", &s->parent);
+	json_id(j, "tree", &s->tree);
+	json_kv_str(j, "program", s->program);
+	json_key(j, "summary");
+	json_obj_begin(j);
+	json_kv_uint(j, "files_new", m->files_new);
+	json_kv_uint(j, "files_changed", m->files_changed);
+	json_kv_uint(j, "files_unchanged", m->files_unchanged);
+	json_kv_uint(j, "dirs", m->dirs);
+	json_kv_uint(j, "others", m->others);
+	json_kv_uint(j, "bytes_total", m->bytes_total);
+	json_kv_uint(j, "bytes_read", m->bytes_read);
+	json_kv_uint(j, "bytes_added", m->bytes_added);
+	json_kv_uint(j, "blobs_added", m->blobs_added);
+	json_kv_uint(j, "errors", m->errors);
+	json_key(j, "duration");
+	json_double(j, (double)m->duration_ns / 1e9);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
+static const char *
+type_name(uint8_t t)
+{
+	static const char *names[] = { "?", "file", "dir", "symlink", "fifo", "chardev",
+				       "blockdev", "socket" };
+	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+void
+cli_json_node(struct json *j, const char *path, const struct node *n)
+{
+	char hex[65];
+
+	json_obj_begin(j);
+	if (path)
+		json_kv_str(j, "path", path);
+	json_key(j, "name");
+	json_strn(j, (const char *)n->name, n->name_len);
+	json_kv_str(j, "type", type_name(n->type));
+	json_kv_uint(j, "mode", n->mode & 07777);
+	json_kv_uint(j, "uid", n->uid);
+	json_kv_uint(j, "gid", n->gid);
+	json_kv_str(j, "user", n->user ? n->user : "");
+	json_kv_str(j, "group", n->group ? n->group : "");
+	json_kv_uint(j, "size", n->size);
+	json_time(j, "mtime", n->mtime_ns);
+	json_kv_int(j, "mtime_ns", n->mtime_ns);
+	json_kv_int(j, "ctime_ns", n->ctime_ns);
+	json_kv_int(j, "atime_ns", n->atime_ns);
+	json_kv_uint(j, "inode", n->inode);
+	json_kv_uint(j, "links", n->nlink);
+	if (n->type == NODE_SYMLINK) {
+		json_key(j, "target");
+		json_strn(j, (const char *)n->target, n->target_len);
+	}
+	if (n->type == NODE_CHR || n->type == NODE_BLK)
+		json_kv_uint(j, "rdev", n->rdev);
+	if (n->flags & NODE_F_ERROR)
+		json_kv_bool(j, "read_error", 1);
+	if (n->flags & NODE_F_CHANGED)
+		json_kv_bool(j, "changed_during_backup", 1);
+	if (n->nxattrs) {
+		json_key(j, "xattrs");
+		json_obj_begin(j);
+		for (size_t i = 0; i < n->nxattrs; i++) {
+			json_key(j, n->xattrs[i].name);
+			json_strn(j, (const char *)n->xattrs[i].value, n->xattrs[i].len);
+		}
+		json_obj_end(j);
+	}
+	if (n->type == NODE_FILE) {
+		json_key(j, "content");
+		json_arr_begin(j);
+		for (size_t i = 0; i < n->ncontent; i++) {
+			hex_encode(n->content[i].b, MM_ID_LEN, hex);
+			json_str(j, hex);
+		}
+		json_arr_end(j);
+	}
+	if (n->type == NODE_DIR)
+		json_id(j, "subtree", &n->subtree);
+	json_obj_end(j);
+}

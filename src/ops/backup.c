@@ -1,0 +1,580 @@
+/*
+ * Backup: walk the paths, reuse the parent snapshot's content for files
+ * whose size, mtime, ctime and inode are unchanged, chunk the rest and hand
+ * each chunk to the thread pool (ID, compression, encryption, pack), then
+ * write trees bottom-up, flush packs and index, and only then the snapshot.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "ops/ops.h"
+#include "ops/backup_internal.h"
+
+#define READ_BLOCK (4u * 1024 * 1024)
+#define XATTR_LIST_MAX_BYTES (64u * 1024)
+#define XATTR_VALUE_MAX_BYTES (64u * 1024)
+
+/* ---- the job a worker does for one chunk ---------------------------- */
+
+struct chunk_job {
+	struct bk *b;
+	struct mm_id *slot; /* where the ID goes, in the file's node */
+	uint8_t *data;
+	size_t len;
+};
+
+static void
+bk_set_error(struct bk *b, int e, const struct mm_ctx *c)
+{
+	pthread_mutex_lock(&b->mu);
+	if (b->err == 0) {
+		b->err = e;
+		b->errctx = *c;
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void
+chunk_job_run(void *arg)
+{
+	struct chunk_job *j = arg;
+	struct bk *b = j->b;
+	struct mm_ctx c = MM_CTX_INIT;
+	struct sealed_blob s;
+	int added = 0, e;
+
+	repo_blob_id(b->r, j->data, j->len, j->slot);
+	if (atomic_load(&b->failed) || repo_blob_known(b->r, j->slot))
+		goto out;
+	if ((e = repo_blob_seal(b->r, BLOB_DATA, j->slot, j->data, j->len, &s)) != 0) {
+		mm_fail(&c, e, "cannot compress and encrypt a chunk");
+		goto fail;
+	}
+	e = repo_blob_put(b->r, &s, &added, &c);
+	sealed_blob_release(&s);
+	if (e != 0)
+		goto fail;
+	if (added)
+		atomic_fetch_add(&b->blobs_added, 1);
+	goto out;
+fail:
+	atomic_store(&b->failed, 1);
+	bk_set_error(b, e, &c);
+out:
+	free(j->data);
+	free(j);
+}
+
+static int
+submit_chunk(struct bk *b, struct mm_id *slot, const uint8_t *p, size_t n, struct mm_ctx *c)
+{
+	struct chunk_job *j = calloc(1, sizeof(*j));
+	int e;
+
+	if (j == NULL || (j->data = malloc(n ? n : 1)) == NULL) {
+		free(j);
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	}
+	memcpy(j->data, p, n);
+	j->b = b;
+	j->slot = slot;
+	j->len = n;
+	if ((e = pool_submit(b->pool, chunk_job_run, j)) != 0) {
+		free(j->data);
+		free(j);
+		return mm_fail(c, e, "cannot queue work");
+	}
+	return 0;
+}
+
+/* ---- reporting -------------------------------------------------------- */
+
+static void
+bk_warn(struct bk *b, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (b->o->rep.warn)
+		b->o->rep.warn(b->o->rep.arg, msg);
+}
+
+static void
+bk_progress(struct bk *b, const char *path, int force)
+{
+	struct ops_progress p;
+	double now = time_mono();
+
+	if (!b->o->rep.progress || (!force && now - b->last_progress < 0.2))
+		return;
+	b->last_progress = now;
+	memset(&p, 0, sizeof(p));
+	p.files_done = b->sum.files_new + b->sum.files_changed + b->sum.files_unchanged;
+	p.bytes_done = b->sum.bytes_total;
+	p.errors = b->sum.errors;
+	p.elapsed = now - b->t0;
+	p.current = path;
+	b->o->rep.progress(b->o->rep.arg, &p);
+}
+
+/* ---- metadata ----------------------------------------------------------- */
+
+static char *
+name_of_uid(struct bk *b, uint32_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (b->uid_cache.valid && b->uid_cache.id == uid)
+		return strdup(b->uid_cache.name);
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) != 0 || res == NULL)
+		return strdup("");
+	b->uid_cache.valid = 1;
+	b->uid_cache.id = uid;
+	snprintf(b->uid_cache.name, sizeof(b->uid_cache.name), "%s", res->pw_name);
+	return strdup(res->pw_name);
+}
+
+static char *
+name_of_gid(struct bk *b, uint32_t gid)
+{
+	struct group gr, *res = NULL;
+	char tmp[4096];
+
+	if (b->gid_cache.valid && b->gid_cache.id == gid)
+		return strdup(b->gid_cache.name);
+	if (getgrgid_r(gid, &gr, tmp, sizeof(tmp), &res) != 0 || res == NULL)
+		return strdup("");
+	b->gid_cache.valid = 1;
+	b->gid_cache.id = gid;
+	snprintf(b->gid_cache.name, sizeof(b->gid_cache.name), "%s", res->gr_name);
+	return strdup(res->gr_name);
+}
+
+static uint8_t
+node_type_of(mode_t m)
+{
+	if (S_ISREG(m)) return NODE_FILE;
+	if (S_ISDIR(m)) return NODE_DIR;
+	if (S_ISLNK(m)) return NODE_SYMLINK;
+	if (S_ISFIFO(m)) return NODE_FIFO;
+	if (S_ISCHR(m)) return NODE_CHR;
+	if (S_ISBLK(m)) return NODE_BLK;
+	return NODE_SOCK;
+}
+
+static int64_t
+ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static int
+node_fill_stat(struct bk *b, struct node *n, const char *name, const struct stat *st)
+{
+	n->name_len = strlen(name);
+	if ((n->name = malloc(n->name_len)) == NULL)
+		return MM_ENOMEM;
+	memcpy(n->name, name, n->name_len);
+	n->type = node_type_of(st->st_mode);
+	n->mode = st->st_mode;
+	n->uid = st->st_uid;
+	n->gid = st->st_gid;
+	n->user = name_of_uid(b, st->st_uid);
+	n->group = name_of_gid(b, st->st_gid);
+	if (!n->user || !n->group)
+		return MM_ENOMEM;
+	n->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	n->mtime_ns = ts_ns(&st->st_mtim);
+	n->ctime_ns = ts_ns(&st->st_ctim);
+	n->atime_ns = ts_ns(&st->st_atim);
+	n->inode = st->st_ino;
+	n->dev = st->st_dev;
+	n->nlink = (uint32_t)st->st_nlink;
+	n->rdev = (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) ? st->st_rdev : 0;
+	return 0;
+}
+
+/* User xattrs only: other namespaces belong to the system that set them. */
+static int
+node_read_xattrs(struct bk *b, struct node *n, const char *path)
+{
+	char list[XATTR_LIST_MAX_BYTES];
+	uint8_t val[XATTR_VALUE_MAX_BYTES];
+	ssize_t len, vl;
+
+	len = llistxattr(path, list, sizeof(list));
+	if (len <= 0)
+		return 0; /* none, or not supported here */
+	for (ssize_t off = 0; off < len; off += (ssize_t)strlen(list + off) + 1) {
+		const char *name = list + off;
+		struct xattr *nx;
+
+		if (strncmp(name, "user.", 5) != 0)
+			continue;
+		if ((vl = lgetxattr(path, name, val, sizeof(val))) < 0) {
+			bk_warn(b, "%s: cannot read extended attribute %s: %s", path, name,
+				strerror(errno));
+			continue;
+		}
+		nx = realloc(n->xattrs, (n->nxattrs + 1) * sizeof(*nx));
+		if (nx == NULL)
+			return MM_ENOMEM;
+		n->xattrs = nx;
+		nx = &n->xattrs[n->nxattrs];
+		nx->name = strdup(name);
+		nx->value = malloc(vl ? (size_t)vl : 1);
+		nx->len = (size_t)vl;
+		if (!nx->name || !nx->value) {
+			free(nx->name);
+			free(nx->value);
+			return MM_ENOMEM;
+		}
+		memcpy(nx->value, val, (size_t)vl);
+		n->nxattrs++;
+	}
+	return 0;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static int
+parent_unchanged(const struct node *p, const struct node *n)
+{
+	return p != NULL && p->type == NODE_FILE && n->type == NODE_FILE &&
+	       !(p->flags & (NODE_F_ERROR | NODE_F_CHANGED)) && p->size == n->size &&
+	       p->mtime_ns == n->mtime_ns && p->ctime_ns == n->ctime_ns && p->inode == n->inode;
+}
+
+static int
+reuse_content(struct node *n, const struct node *p)
+{
+	if (p->ncontent == 0)
+		return 0;
+	if ((n->content = malloc(p->ncontent * sizeof(*n->content))) == NULL)
+		return MM_ENOMEM;
+	memcpy(n->content, p->content, p->ncontent * sizeof(*n->content));
+	n->ncontent = p->ncontent;
+	return 0;
+}
+
+static void
+file_mark_error(struct bk *b, struct node *n, const char *path, int err)
+{
+	bk_warn(b, "%s: cannot read: %s", path, strerror(err));
+	n->flags |= NODE_F_ERROR;
+	n->ncontent = 0;
+	b->sum.errors++;
+}
+
+/* Read, chunk and queue a file; slots for the IDs are in n->content. */
+static int
+file_chunk(struct bk *b, struct node *n, const char *path, int fd, struct mm_ctx *c)
+{
+	const struct chunker_params *cp = &b->r->cfg.chunker;
+	size_t cap = n->size / cp->min_size + 2, have = 0;
+	uint64_t total = 0;
+	int eof = 0, e;
+
+	if ((n->content = calloc(cap, sizeof(*n->content))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	while (!eof || have > 0) {
+		size_t cut;
+
+		while (!eof && have < b->win_cap - READ_BLOCK + 1) {
+			ssize_t got = read(fd, b->win + have, b->win_cap - have);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0) {
+				file_mark_error(b, n, path, errno);
+				return 0;
+			}
+			if (got == 0)
+				eof = 1;
+			have += (size_t)got;
+			total += (uint64_t)got;
+			b->sum.bytes_read += (uint64_t)got;
+		}
+		if (have == 0)
+			break;
+		cut = chunker_next(cp, &b->r->gear, b->win, have, eof);
+		if (cut == 0)
+			cut = have; /* cannot happen with a window larger than max */
+		if (n->ncontent == cap) {
+			/* The file grew while we read it: keep what the stat said. */
+			n->flags |= NODE_F_CHANGED;
+			break;
+		}
+		if ((e = submit_chunk(b, &n->content[n->ncontent], b->win, cut, c)) != 0)
+			return e;
+		n->ncontent++;
+		if ((e = repo_lock_refresh(b->r, c)) != 0)
+			return e;
+		memmove(b->win, b->win + cut, have - cut);
+		have -= cut;
+		bk_progress(b, path, 0);
+	}
+	if (total != n->size)
+		n->flags |= NODE_F_CHANGED;
+	return 0;
+}
+
+static int
+save_file(struct bk *b, struct node *n, const char *path, const struct node *parent,
+	  struct mm_ctx *c)
+{
+	struct stat st;
+	int fd, e;
+
+	b->sum.bytes_total += n->size;
+	if (parent_unchanged(parent, n)) {
+		b->sum.files_unchanged++;
+		return reuse_content(n, parent) ? mm_fail(c, MM_ENOMEM, "out of memory") : 0;
+	}
+	if (parent != NULL && parent->type == NODE_FILE)
+		b->sum.files_changed++;
+	else
+		b->sum.files_new++;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		file_mark_error(b, n, path, errno);
+		return 0;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	e = file_chunk(b, n, path, fd, c);
+	if (e == 0 && fstat(fd, &st) == 0 &&
+	    (ts_ns(&st.st_mtim) != n->mtime_ns || (uint64_t)st.st_size != n->size))
+		n->flags |= NODE_F_CHANGED;
+	if (e == 0 && (n->flags & NODE_F_CHANGED))
+		bk_warn(b, "%s: changed while it was read; the snapshot notes it", path);
+	close(fd);
+	return e;
+}
+
+/* ---- directories and entries ------------------------------------------ */
+
+static int
+excluded(const struct bk *b, const char *path, const char *name)
+{
+	for (size_t i = 0; i < b->o->nexcludes; i++) {
+		const char *pat = b->o->excludes[i];
+		if (strchr(pat, '/') ? fnmatch(pat, path, FNM_PATHNAME) == 0
+				     : fnmatch(pat, name, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Names in a directory, sorted by bytes; *n 0 and MM_EIO on failure. */
+static int
+read_dir_names(const char *path, char ***out, size_t *n, int *err)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char **v = NULL;
+	size_t cnt = 0, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (d == NULL) {
+		*err = errno;
+		return MM_EIO;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			char **nv = realloc(v, ncap * sizeof(*nv));
+			if (nv == NULL)
+				goto oom;
+			v = nv;
+			cap = ncap;
+		}
+		if ((v[cnt] = strdup(de->d_name)) == NULL)
+			goto oom;
+		cnt++;
+	}
+	*err = errno;
+	closedir(d);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), name_cmp);
+	*out = v;
+	*n = cnt;
+	return *err ? MM_EIO : 0;
+oom:
+	closedir(d);
+	free_names(v, cnt);
+	return MM_ENOMEM;
+}
+
+static int
+save_symlink(struct bk *b, struct node *n, const char *path, struct mm_ctx *c)
+{
+	char target[PATH_MAX + 1];
+	ssize_t len = readlink(path, target, sizeof(target));
+
+	b->sum.others++;
+	if (len <= 0 || (size_t)len > PATH_MAX) {
+		bk_warn(b, "%s: cannot read link: %s", path, strerror(len < 0 ? errno : ENAMETOOLONG));
+		n->flags |= NODE_F_ERROR;
+		b->sum.errors++;
+		/* a symlink needs a target to be valid in a tree */
+		len = 1;
+		target[0] = '?';
+	}
+	if ((n->target = malloc((size_t)len)) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	memcpy(n->target, target, (size_t)len);
+	n->target_len = (size_t)len;
+	return 0;
+}
+
+/* Save the directory at path into n->subtree, walking its entries. */
+int
+bk_save_dir(struct bk *b, struct node *n, const char *path, const struct node *parent,
+	 struct mm_ctx *c)
+{
+	struct tree t = TREE_INIT, pt = TREE_INIT;
+	char **names = NULL;
+	size_t nnames = 0;
+	int derr = 0, e;
+
+	b->sum.dirs++;
+	if (parent != NULL && parent->type == NODE_DIR) {
+		struct mm_ctx ignore = MM_CTX_INIT;
+		if (repo_tree_load(b->r, &parent->subtree, &pt, &ignore) != 0)
+			tree_release(&pt); /* no parent then: read everything */
+	}
+	if (b->o->one_file_system && n->dev != b->top_dev) {
+		/* a mount point: record it, do not descend */
+	} else if ((e = read_dir_names(path, &names, &nnames, &derr)) == MM_ENOMEM) {
+		e = mm_fail(c, e, "out of memory");
+		goto out;
+	} else if (e != 0) {
+		bk_warn(b, "%s: cannot read directory: %s", path, strerror(derr));
+		n->flags |= NODE_F_ERROR;
+		b->sum.errors++;
+	}
+	for (size_t i = 0; i < nnames; i++)
+		if ((e = bk_save_entry(b, &t, path, names[i], &pt, c)) != 0)
+			goto out;
+	/* The workers fill the IDs of this directory's files: wait for them. */
+	pool_wait(b->pool);
+	if (atomic_load(&b->failed)) {
+		e = b->err;
+		*c = b->errctx;
+		goto out;
+	}
+	/* Keep the lock fresh so no one takes it for a dead process's. */
+	if ((e = repo_lock_refresh(b->r, c)) != 0)
+		goto out;
+	e = repo_tree_save(b->r, &t, &n->subtree, c);
+out:
+	free_names(names, nnames);
+	tree_release(&t);
+	tree_release(&pt);
+	return e;
+}
+
+int
+bk_save_entry(struct bk *b, struct tree *t, const char *dir, const char *name,
+	   const struct tree *ptree, struct mm_ctx *c)
+{
+	char *path = path_join(dir, name);
+	const struct node *parent = NULL;
+	struct node *n;
+	struct stat st;
+	int e = 0;
+
+	if (path == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	if (excluded(b, path, name))
+		goto out;
+	if (lstat(path, &st) != 0) {
+		if (errno != ENOENT) { /* a file deleted under us is simply gone */
+			bk_warn(b, "%s: cannot stat: %s", path, strerror(errno));
+			b->sum.errors++;
+		}
+		goto out;
+	}
+	if ((n = tree_add(t)) == NULL) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (node_fill_stat(b, n, name, &st) != 0 || node_read_xattrs(b, n, path) != 0) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (ptree != NULL)
+		parent = tree_find(ptree, n->name, n->name_len);
+	switch (n->type) {
+	case NODE_FILE:
+		e = save_file(b, n, path, parent, c);
+		break;
+	case NODE_DIR:
+		e = bk_save_dir(b, n, path, parent, c);
+		break;
+	case NODE_SYMLINK:
+		e = save_symlink(b, n, path, c);
+		break;
+	default:
+		b->sum.others++;
+		break;
+	}
+	bk_progress(b, path, 0);
+out:
+	free(path);
+	return e;
+}
+
+int
+bk_save_virtual_dir(struct bk *b, struct node *n, const char *path, struct mm_ctx *c)
+{
+	struct stat st;
+	const char *name = strrchr(path, '/');
+
+	if (lstat(path, &st) != 0)
+		return mm_fail_errno(c, errno, "%s", path);
+	name = name && name[1] ? name + 1 : path;
+	if (node_fill_stat(b, n, name, &st) != 0)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	return 0;
+}
+
+void
+bk_note_progress(struct bk *b, const char *path)
+{
+	bk_progress(b, path, 1);
+}

@@ -1,0 +1,45 @@
+/* State shared by the files of the backup operation; not part of the API. */
+#ifndef MAMORI_BACKUP_INTERNAL_H
+#define MAMORI_BACKUP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "ops/ops.h"
+
+struct id_name_cache {
+	int valid;
+	uint32_t id;
+	char name[256];
+};
+
+struct bk {
+	struct repo *r;
+	const struct backup_opts *o;
+	struct pool *pool;
+	uint8_t *win;  /* read window, larger than the chunker's maximum */
+	size_t win_cap;
+	dev_t top_dev; /* --one-file-system: the device of the path being saved */
+	struct snap_summary sum;
+	atomic_uint_fast64_t blobs_added;
+	atomic_int failed;
+	pthread_mutex_t mu; /* guards err, errctx */
+	int err;
+	struct mm_ctx errctx;
+	double t0, last_progress;
+	struct id_name_cache uid_cache, gid_cache;
+};
+
+/* Save the entry dir/name (lstat, walk, read) into tree t; ptree is the
+ * parent snapshot's tree for dir (may be empty). */
+int bk_save_entry(struct bk *b, struct tree *t, const char *dir, const char *name,
+		  const struct tree *ptree, struct mm_ctx *c);
+/* Save the directory at path into n->subtree; parent is its node in the
+ * parent snapshot (NULL if none). */
+int bk_save_dir(struct bk *b, struct node *n, const char *path, const struct node *parent,
+		struct mm_ctx *c);
+/* Fill n with the metadata of a directory above the backed-up paths. */
+int bk_save_virtual_dir(struct bk *b, struct node *n, const char *path, struct mm_ctx *c);
+void bk_note_progress(struct bk *b, const char *path);
+
+#endif

@@ -1,0 +1,389 @@
+/*
+ * check: is every snapshot readable, every tree and blob it needs present,
+ * every pack the index names there — and, with read_data, is every byte of
+ * every pack what its name and the index say.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+struct pack_file {
+	struct mm_id id;
+	uint64_t size;
+};
+
+struct checker {
+	struct repo *r;
+	const struct check_opts *o;
+	struct check_result *res;
+	struct index seen_trees; /* used as a set */
+	struct index seen_blobs;
+	struct pack_file *files; /* packs present in the backend, sorted */
+	size_t nfiles, files_cap;
+	pthread_mutex_t mu; /* warn and counters during read_data */
+};
+
+static void
+problem(struct checker *k, const char *fmt, ...) MM_PRINTF(2, 3);
+
+static void
+problem(struct checker *k, const char *fmt, ...)
+{
+	char msg[1400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&k->mu);
+	k->res->errors++;
+	if (k->o->rep.warn)
+		k->o->rep.warn(k->o->rep.arg, msg);
+	pthread_mutex_unlock(&k->mu);
+}
+
+/* Adds id to a set; returns 1 when it was already there. */
+static int
+set_seen(struct index *set, const struct mm_id *id, int *err)
+{
+	static const struct blob_loc none = { 0, 0, MM_AEAD_OVERHEAD, 0, 0 };
+	int added = 0;
+
+	*err = index_add(set, id, &none, &added);
+	return !added;
+}
+
+/* ---- trees ---------------------------------------------------------- */
+
+static int
+check_node_blobs(struct checker *k, const char *snap, const char *path, const struct node *n)
+{
+	struct blob_loc loc;
+	char hex[65];
+	int err;
+
+	for (size_t i = 0; i < n->ncontent; i++) {
+		if (set_seen(&k->seen_blobs, &n->content[i], &err))
+			continue;
+		if (err)
+			return err;
+		k->res->blobs++;
+		if (index_find(&k->r->idx, &n->content[i], &loc) != 0 || loc.type != BLOB_DATA) {
+			hex_encode(n->content[i].b, MM_ID_LEN, hex);
+			problem(k, "snapshot %.8s: %s: data blob %.16s is %s", snap, path, hex,
+				index_find(&k->r->idx, &n->content[i], &loc) != 0
+					? "missing from the index" : "indexed as a tree");
+		}
+	}
+	return 0;
+}
+
+static int
+check_tree(struct checker *k, const char *snap, const struct mm_id *id, struct buf *path)
+{
+	struct mm_ctx c = MM_CTX_INIT;
+	struct tree t = TREE_INIT;
+	size_t base = path->len;
+	int e = 0, err;
+
+	if (set_seen(&k->seen_trees, id, &err))
+		return 0;
+	if (err)
+		return err;
+	k->res->trees++;
+	if (repo_tree_load(k->r, id, &t, &c) != 0) {
+		problem(k, "snapshot %.8s: %s: %s", snap, base ? (char *)path->data : "/", c.msg);
+		return 0;
+	}
+	for (size_t i = 0; i < t.n && e == 0; i++) {
+		const struct node *n = &t.nodes[i];
+
+		path->len = base;
+		if ((e = buf_append_u8(path, '/')) != 0 || (e = buf_append(path, n->name, n->name_len)) != 0 ||
+		    (e = buf_append_u8(path, '\0')) != 0)
+			break;
+		path->len--;
+		if ((e = check_node_blobs(k, snap, (char *)path->data, n)) != 0)
+			break;
+		if (n->type == NODE_DIR)
+			e = check_tree(k, snap, &n->subtree, path);
+	}
+	path->len = base;
+	if (path->data)
+		path->data[base] = '\0';
+	tree_release(&t);
+	return e;
+}
+
+struct names {
+	char (*v)[65];
+	size_t n, cap;
+};
+
+static int
+collect_name(const char *name, uint64_t size, void *arg)
+{
+	struct names *l = arg;
+
+	if (strlen(name) != 64)
+		return 0;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		char (*nv)[65] = realloc(l->v, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return MM_ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	memcpy(l->v[l->n++], name, 65);
+	return 0;
+}
+
+static int
+check_snapshots(struct checker *k, struct mm_ctx *c)
+{
+	struct names l = { NULL, 0, 0 };
+	struct buf path = BUF_INIT;
+	int e;
+
+	buf_init(&path, (size_t)REPO_PATH_MAX * 16);
+	if ((e = backend_list(k->r->be, OBJ_SNAPSHOT, collect_name, &l, c)) != 0)
+		goto out;
+	for (size_t i = 0; i < l.n && e == 0; i++) {
+		struct mm_ctx sc = MM_CTX_INIT;
+		struct buf plain = BUF_INIT;
+		struct snapshot s;
+
+		memset(&s, 0, sizeof(s));
+		k->res->snapshots++;
+		if (repo_object_read(k->r, OBJ_SNAPSHOT, l.v[i], REPO_SNAPSHOT_MAX, &plain, &sc) != 0 ||
+		    snapshot_decode(plain.data, plain.len, &s, &sc) != 0) {
+			problem(k, "snapshot %.8s: %s", l.v[i], sc.msg);
+		} else {
+			path.len = 0;
+			e = check_tree(k, l.v[i], &s.tree, &path);
+		}
+		snapshot_release(&s);
+		buf_release(&plain);
+	}
+	if (e != 0)
+		mm_fail(c, e, "out of memory while checking trees");
+out:
+	free(l.v);
+	buf_release(&path);
+	return e;
+}
+
+/* ---- packs ------------------------------------------------------------ */
+
+static int
+collect_pack(const char *name, uint64_t size, void *arg)
+{
+	struct checker *k = arg;
+	struct pack_file *f;
+
+	if (k->nfiles == k->files_cap) {
+		size_t ncap = k->files_cap ? k->files_cap * 2 : 256;
+		f = realloc(k->files, ncap * sizeof(*f));
+		if (f == NULL)
+			return MM_ENOMEM;
+		k->files = f;
+		k->files_cap = ncap;
+	}
+	f = &k->files[k->nfiles];
+	if (hex_decode(name, f->id.b, MM_ID_LEN) != 0)
+		return 0; /* not a pack name: reported as unindexed would mislead */
+	f->size = size;
+	k->nfiles++;
+	return 0;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, MM_ID_LEN);
+}
+
+static struct pack_file *
+find_file(struct checker *k, const struct mm_id *id)
+{
+	return bsearch(id, k->files, k->nfiles, sizeof(*k->files), id_cmp);
+}
+
+struct pack_job {
+	struct checker *k;
+	uint32_t packno;
+};
+
+static void
+read_pack(struct checker *k, uint32_t packno)
+{
+	const struct mm_id *pid = &k->r->idx.packs[packno];
+	struct mm_ctx c = MM_CTX_INIT;
+	struct buf raw = BUF_INIT, plain = BUF_INIT;
+	struct pack_entry *ents = NULL;
+	size_t nents = 0;
+	uint64_t off = 0;
+	uint8_t sum[32];
+	char name[65], hex[65];
+
+	hex_encode(pid->b, MM_ID_LEN, name);
+	if (backend_read(k->r->be, OBJ_PACK, name, 0, 0, &raw, &c) != 0) {
+		problem(k, "pack %.16s: cannot read: %s", name, c.msg);
+		goto out;
+	}
+	pthread_mutex_lock(&k->mu);
+	k->res->packs_read++;
+	k->res->bytes_read += raw.len;
+	pthread_mutex_unlock(&k->mu);
+	crypto_sha256(raw.data, raw.len, sum);
+	if (memcmp(sum, pid->b, 32) != 0)
+		problem(k, "pack %s: contents do not match its name (altered or damaged)", name);
+	if (repo_pack_parse(k->r, raw.data, raw.len, &ents, &nents, &c) != 0) {
+		problem(k, "pack %s: %s", name, c.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < nents; i++) {
+		struct blob_loc loc = { packno, (uint32_t)off, ents[i].length, ents[i].raw_len,
+					ents[i].type };
+		struct blob_loc ix;
+
+		hex_encode(ents[i].id.b, MM_ID_LEN, hex);
+		buf_reset(&plain);
+		c.msg[0] = '\0';
+		if (repo_blob_open(k->r, &ents[i].id, &loc, raw.data + off, &plain, &c) != 0)
+			problem(k, "pack %s: blob %s: %s", name, hex, c.msg);
+		if (index_find(&k->r->idx, &ents[i].id, &ix) == 0 &&
+		    memcmp(k->r->idx.packs[ix.pack].b, pid->b, MM_ID_LEN) == 0 &&
+		    (ix.offset != loc.offset || ix.length != loc.length || ix.type != loc.type ||
+		     ix.raw_len != loc.raw_len))
+			problem(k, "pack %s: blob %s: the index disagrees with the pack header", name,
+				hex);
+		off += ents[i].length;
+	}
+out:
+	free(ents);
+	buf_release(&raw);
+	buf_release(&plain);
+}
+
+static void
+pack_job_run(void *arg)
+{
+	struct pack_job *j = arg;
+
+	read_pack(j->k, j->packno);
+	free(j);
+}
+
+/* Index packs are unique by ID; the same pack in two index objects is
+ * checked once. Returns the first pack number for each distinct ID. */
+static int
+first_of_id(const struct index *ix, uint32_t p, struct index *set, int *err)
+{
+	return !set_seen(set, &ix->packs[p], err);
+}
+
+static int
+check_packs(struct checker *k, struct mm_ctx *c)
+{
+	const struct index *ix = &k->r->idx;
+	uint64_t *need = NULL;
+	struct index seen = INDEX_INIT;
+	struct pool *pool = NULL;
+	int e, err = 0;
+
+	if ((e = backend_list(k->r->be, OBJ_PACK, collect_pack, k, c)) != 0)
+		return e;
+	if (k->nfiles > 1)
+		qsort(k->files, k->nfiles, sizeof(*k->files), id_cmp);
+	if (ix->npacks > 0 && (need = calloc(ix->npacks, sizeof(*need))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < ix->n; i++) {
+		const struct index_entry *en = &ix->entries[i];
+		uint32_t p = en->pack & 0x7fffffffu;
+		uint64_t end = (uint64_t)en->offset + en->length;
+		if (p < ix->npacks && end > need[p])
+			need[p] = end;
+	}
+	if (k->o->read_data && (e = pool_new(0, &pool)) != 0) {
+		mm_fail(c, e, "cannot start worker threads");
+		goto out;
+	}
+	for (uint32_t p = 0; p < ix->npacks; p++) {
+		struct pack_file *f;
+		char name[65];
+
+		if (!first_of_id(ix, p, &seen, &err)) {
+			if (err) {
+				e = mm_fail(c, err, "out of memory");
+				goto out;
+			}
+			continue;
+		}
+		k->res->packs++;
+		hex_encode(ix->packs[p].b, MM_ID_LEN, name);
+		if ((f = find_file(k, &ix->packs[p])) == NULL) {
+			problem(k, "pack %s: named by the index but missing", name);
+			continue;
+		}
+		if (f->size < need[p] + 4 + MM_AEAD_OVERHEAD) {
+			problem(k, "pack %s: %llu bytes, shorter than the index says", name,
+				(unsigned long long)f->size);
+			continue;
+		}
+		if (k->o->read_data) {
+			struct pack_job *j = malloc(sizeof(*j));
+			if (j == NULL) {
+				e = mm_fail(c, MM_ENOMEM, "out of memory");
+				goto out;
+			}
+			j->k = k;
+			j->packno = p;
+			if ((e = pool_submit(pool, pack_job_run, j)) != 0) {
+				free(j);
+				mm_fail(c, e, "cannot queue work");
+				goto out;
+			}
+		}
+	}
+	for (size_t i = 0; i < k->nfiles; i++) {
+		struct blob_loc dummy;
+		if (index_find(&seen, &k->files[i].id, &dummy) != 0)
+			k->res->unindexed_packs++;
+	}
+out:
+	if (pool) {
+		pool_wait(pool);
+		pool_free(pool);
+	}
+	index_release(&seen);
+	free(need);
+	return e;
+}
+
+int
+ops_check(struct repo *r, const struct check_opts *o, struct check_result *res, struct mm_ctx *c)
+{
+	struct checker k;
+	int e;
+
+	memset(res, 0, sizeof(*res));
+	memset(&k, 0, sizeof(k));
+	k.r = r;
+	k.o = o;
+	k.res = res;
+	index_init(&k.seen_trees);
+	index_init(&k.seen_blobs);
+	pthread_mutex_init(&k.mu, NULL);
+	if ((e = check_snapshots(&k, c)) == 0)
+		e = check_packs(&k, c);
+	index_release(&k.seen_trees);
+	index_release(&k.seen_blobs);
+	free(k.files);
+	pthread_mutex_destroy(&k.mu);
+	return e;
+}

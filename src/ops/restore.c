@@ -1,0 +1,765 @@
+/*
+ * restore: a snapshot's tree written under a target folder.
+ *
+ * Safety first: every entry is created relative to an open directory
+ * handle, opened with O_NOFOLLOW, so no symbolic link — planted in the
+ * target or restored a moment ago — can redirect a write outside it.
+ * Files are written by a pool of workers (restore time is the RTO); hard
+ * links and directory metadata follow once every file exists, deepest
+ * directory first so setting a folder's time or mode comes last.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "ops/ops.h"
+
+struct link_rec {
+	char *target; /* relative path of the first file of the group */
+	char *path;   /* relative path of this link */
+};
+
+struct dir_rec {
+	char *path; /* relative to the target; "" is the target itself */
+	struct node n;
+};
+
+struct rs {
+	struct repo *r;
+	const struct restore_opts *o;
+	struct restore_result *res;
+	const struct snapshot *snap;
+	struct pool *pool;
+	int rootfd;
+	int as_root;
+	pthread_mutex_t mu; /* warn, counters below */
+	uint64_t files, dirs, others, bytes, errors;
+	int *matched; /* per include */
+	struct index links_seen; /* (inode, dev) -> index into first_paths */
+	char **first_paths;
+	size_t nfirst, first_cap;
+	struct link_rec *links;
+	size_t nlinks, links_cap;
+	struct dir_rec *dirlist;
+	size_t ndirs, dirs_cap;
+	double t0, last_progress;
+	uint64_t bytes_total;
+};
+
+struct file_job {
+	struct rs *s;
+	int dirfd;
+	char *name;
+	char *path; /* for messages */
+	struct node n;
+};
+
+/* ---- reporting -------------------------------------------------------- */
+
+static void
+rs_warn(struct rs *s, int count, const char *fmt, ...) MM_PRINTF(3, 4);
+
+static void
+rs_warn(struct rs *s, int count, const char *fmt, ...)
+{
+	char msg[1400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&s->mu);
+	if (count)
+		s->errors++;
+	if (s->o->rep.warn)
+		s->o->rep.warn(s->o->rep.arg, msg);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+rs_progress(struct rs *s, const char *path)
+{
+	struct ops_progress p;
+	double now = time_mono();
+
+	if (!s->o->rep.progress)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (now - s->last_progress >= 0.2) {
+		s->last_progress = now;
+		memset(&p, 0, sizeof(p));
+		p.files_done = s->files;
+		p.bytes_done = s->bytes;
+		p.bytes_total = s->bytes_total;
+		p.errors = s->errors;
+		p.elapsed = now - s->t0;
+		p.current = path;
+		s->o->rep.progress(s->o->rep.arg, &p);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- names and paths ----------------------------------------------------- */
+
+/* A tree name as a C string, refused when it could leave its folder. */
+static char *
+safe_name(const struct node *n)
+{
+	char *s;
+
+	if (n->name_len == 0 || n->name_len > 65535 || memchr(n->name, '/', n->name_len) ||
+	    memchr(n->name, '\0', n->name_len) || (n->name_len == 1 && n->name[0] == '.') ||
+	    (n->name_len == 2 && n->name[0] == '.' && n->name[1] == '.'))
+		return NULL;
+	if ((s = malloc(n->name_len + 1)) == NULL)
+		return NULL;
+	memcpy(s, n->name, n->name_len);
+	s[n->name_len] = '\0';
+	return s;
+}
+
+static char *
+join_rel(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = malloc(a + b + 2);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, name, b + 1);
+	return p;
+}
+
+/* Open the directory at a relative path ("/a/b") below rootfd without
+ * following any symlink. */
+static int
+open_rel_dir(int rootfd, const char *rel)
+{
+	char *copy = strdup(rel), *save = NULL, *part;
+	int fd = dup(rootfd), next;
+
+	if (copy == NULL || fd < 0) {
+		free(copy);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		if ((fd = next) < 0)
+			break;
+	}
+	free(copy);
+	return fd;
+}
+
+/* Split "/a/b/c" into the open folder "/a/b" and the name "c". */
+static int
+open_rel_parent(int rootfd, const char *rel, const char **leaf)
+{
+	const char *slash = strrchr(rel, '/');
+	char *dir;
+	int fd;
+
+	if (slash == NULL)
+		return -1;
+	*leaf = slash + 1;
+	if ((dir = strndup(rel, (size_t)(slash - rel))) == NULL)
+		return -1;
+	fd = open_rel_dir(rootfd, dir);
+	free(dir);
+	return fd;
+}
+
+/* ---- selection by --include ------------------------------------------------ */
+
+enum sel { SEL_NONE, SEL_ANCESTOR, SEL_ALL };
+
+static enum sel
+select_path(struct rs *s, const char *path)
+{
+	size_t pl = strlen(path);
+	enum sel best = SEL_NONE;
+
+	if (s->o->nincludes == 0)
+		return SEL_ALL;
+	for (size_t i = 0; i < s->o->nincludes; i++) {
+		const char *inc = s->o->includes[i];
+		size_t il = strlen(inc);
+
+		while (il > 1 && inc[il - 1] == '/')
+			il--;
+		if ((il == pl && memcmp(inc, path, pl) == 0) || (il == 1 && inc[0] == '/')) {
+			s->matched[i] = 1;
+			return SEL_ALL;
+		}
+		if (il < pl && memcmp(inc, path, il) == 0 && path[il] == '/')
+			return SEL_ALL;
+		if (pl < il && memcmp(inc, path, pl) == 0 && inc[pl] == '/')
+			best = SEL_ANCESTOR;
+	}
+	return best;
+}
+
+/* ---- metadata --------------------------------------------------------------- */
+
+static uid_t
+uid_for(const struct node *n)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (n->user && n->user[0] && getpwnam_r(n->user, &pw, tmp, sizeof(tmp), &res) == 0 && res)
+		return res->pw_uid;
+	return (uid_t)n->uid;
+}
+
+static gid_t
+gid_for(const struct node *n)
+{
+	struct group gr, *res = NULL;
+	char tmp[4096];
+
+	if (n->group && n->group[0] && getgrnam_r(n->group, &gr, tmp, sizeof(tmp), &res) == 0 && res)
+		return res->gr_gid;
+	return (gid_t)n->gid;
+}
+
+static void
+times_of(const struct node *n, struct timespec ts[2])
+{
+	ts[0].tv_sec = n->atime_ns / 1000000000LL;
+	ts[0].tv_nsec = n->atime_ns % 1000000000LL;
+	ts[1].tv_sec = n->mtime_ns / 1000000000LL;
+	ts[1].tv_nsec = n->mtime_ns % 1000000000LL;
+	for (int i = 0; i < 2; i++)
+		if (ts[i].tv_nsec < 0) {
+			ts[i].tv_nsec += 1000000000LL;
+			ts[i].tv_sec--;
+		}
+}
+
+/* Owner, mode, xattrs and times on an open file or directory. */
+static int
+apply_meta_fd(struct rs *s, int fd, const struct node *n, const char *path)
+{
+	struct timespec ts[2];
+
+	if (s->as_root && fchown(fd, uid_for(n), gid_for(n)) != 0)
+		rs_warn(s, 0, "%s: cannot set owner: %s", path, strerror(errno));
+	if (fchmod(fd, n->mode & 07777) != 0)
+		return errno;
+	for (size_t i = 0; i < n->nxattrs; i++)
+		if (fsetxattr(fd, n->xattrs[i].name, n->xattrs[i].value, n->xattrs[i].len, 0) != 0)
+			rs_warn(s, 0, "%s: cannot set extended attribute %s: %s", path,
+				n->xattrs[i].name, strerror(errno));
+	times_of(n, ts);
+	if (futimens(fd, ts) != 0)
+		return errno;
+	return 0;
+}
+
+/* Owner and times of an entry that cannot be opened (symlink, FIFO, device). */
+static int
+apply_meta_at(struct rs *s, int dirfd, const char *name, const struct node *n, const char *path)
+{
+	struct timespec ts[2];
+
+	if (s->as_root && fchownat(dirfd, name, uid_for(n), gid_for(n), AT_SYMLINK_NOFOLLOW) != 0)
+		rs_warn(s, 0, "%s: cannot set owner: %s", path, strerror(errno));
+	if (n->type != NODE_SYMLINK && fchmodat(dirfd, name, n->mode & 07777, 0) != 0)
+		return errno;
+	times_of(n, ts);
+	if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno;
+	return 0;
+}
+
+/* Make room for a new non-directory entry: remove what is there unless it
+ * is a directory. */
+static int
+clear_entry(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? 0 : errno;
+	if (S_ISDIR(st.st_mode))
+		return EISDIR;
+	return unlinkat(dirfd, name, 0) == 0 ? 0 : errno;
+}
+
+/* ---- files -------------------------------------------------------------------- */
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+static int
+write_content(struct file_job *j, int fd, struct mm_ctx *c)
+{
+	struct buf b = BUF_INIT;
+	uint64_t written = 0;
+	int e = 0;
+
+	buf_init(&b, (size_t)REPO_BLOB_MAX);
+	for (size_t i = 0; i < j->n.ncontent; i++) {
+		buf_reset(&b);
+		if ((e = repo_blob_read(j->s->r, &j->n.content[i], &b, c)) != 0)
+			goto out;
+		/* A run of zeros becomes a hole, as in the source's sparse file. */
+		if (all_zero(b.data, b.len)) {
+			if (lseek(fd, (off_t)b.len, SEEK_CUR) < 0) {
+				e = mm_fail_errno(c, errno, "seek");
+				goto out;
+			}
+		} else if ((e = write_full(fd, b.data, b.len)) != 0) {
+			e = mm_fail_errno(c, -e, "write");
+			goto out;
+		}
+		written += b.len;
+		pthread_mutex_lock(&j->s->mu);
+		j->s->bytes += b.len;
+		pthread_mutex_unlock(&j->s->mu);
+		rs_progress(j->s, j->path);
+	}
+	if (ftruncate(fd, (off_t)written) != 0) {
+		e = mm_fail_errno(c, errno, "truncate");
+		goto out;
+	}
+	if (written != j->n.size && !(j->n.flags & NODE_F_CHANGED))
+		e = mm_fail(c, MM_ECORRUPT, "restored %llu bytes, the snapshot says %llu",
+			    (unsigned long long)written, (unsigned long long)j->n.size);
+out:
+	buf_release(&b);
+	return e;
+}
+
+static void
+file_job_run(void *arg)
+{
+	struct file_job *j = arg;
+	struct mm_ctx c = MM_CTX_INIT;
+	int fd = -1, err;
+
+	if ((err = clear_entry(j->dirfd, j->name)) != 0) {
+		rs_warn(j->s, 1, "%s: cannot replace the existing entry: %s", j->path, strerror(err));
+		goto out;
+	}
+	fd = openat(j->dirfd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rs_warn(j->s, 1, "%s: cannot create: %s", j->path, strerror(errno));
+		goto out;
+	}
+	if (write_content(j, fd, &c) != 0) {
+		rs_warn(j->s, 1, "%s: not restored: %s", j->path, c.msg);
+		(void)unlinkat(j->dirfd, j->name, 0); /* no half file is left behind */
+		goto out;
+	}
+	if ((err = apply_meta_fd(j->s, fd, &j->n, j->path)) != 0)
+		rs_warn(j->s, 1, "%s: cannot set metadata: %s", j->path, strerror(err));
+	pthread_mutex_lock(&j->s->mu);
+	j->s->files++;
+	pthread_mutex_unlock(&j->s->mu);
+out:
+	if (fd >= 0)
+		close(fd);
+	close(j->dirfd);
+	node_release(&j->n);
+	free(j->name);
+	free(j->path);
+	free(j);
+}
+
+/* ---- hard links ------------------------------------------------------------ */
+
+static int
+push_ptr(void **v, size_t *n, size_t *cap, size_t size)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		void *nv = realloc(*v, ncap * size);
+		if (nv == NULL)
+			return MM_ENOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	return 0;
+}
+
+static struct mm_id
+link_key(const struct node *n)
+{
+	struct mm_id k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.b, &n->inode, 8); /* inode first: it is what varies */
+	memcpy(k.b + 8, &n->dev, 8);
+	return k;
+}
+
+/* For a file with several links: 1 if it is a later link of a group
+ * already restored (recorded for the link pass), 0 if it is the first. */
+static int
+hardlink_seen(struct rs *s, const struct node *n, const char *rel, int *err)
+{
+	struct mm_id k = link_key(n);
+	struct blob_loc loc;
+
+	*err = 0;
+	if (index_find(&s->links_seen, &k, &loc) == 0) {
+		struct link_rec *l;
+		if ((*err = push_ptr((void **)&s->links, &s->nlinks, &s->links_cap,
+				     sizeof(*s->links))) != 0)
+			return 0;
+		l = &s->links[s->nlinks];
+		l->target = s->first_paths[loc.offset];
+		if ((l->path = strdup(rel)) == NULL) {
+			*err = MM_ENOMEM;
+			return 0;
+		}
+		s->nlinks++;
+		return 1;
+	}
+	if ((*err = push_ptr((void **)&s->first_paths, &s->nfirst, &s->first_cap,
+			     sizeof(*s->first_paths))) != 0)
+		return 0;
+	if ((s->first_paths[s->nfirst] = strdup(rel)) == NULL) {
+		*err = MM_ENOMEM;
+		return 0;
+	}
+	loc.pack = 0;
+	loc.offset = (uint32_t)s->nfirst++;
+	loc.length = MM_AEAD_OVERHEAD;
+	loc.raw_len = 0;
+	loc.type = 0;
+	*err = index_add(&s->links_seen, &k, &loc, NULL);
+	return 0;
+}
+
+static void
+make_links(struct rs *s)
+{
+	for (size_t i = 0; i < s->nlinks; i++) {
+		const struct link_rec *l = &s->links[i];
+		const char *oldname, *newname;
+		int ofd = open_rel_parent(s->rootfd, l->target, &oldname);
+		int nfd = open_rel_parent(s->rootfd, l->path, &newname);
+		int err = 0;
+
+		if (ofd < 0 || nfd < 0)
+			err = errno;
+		else if ((err = clear_entry(nfd, newname)) == 0 &&
+			 linkat(ofd, oldname, nfd, newname, 0) != 0)
+			err = errno;
+		if (err)
+			rs_warn(s, 1, "%s: cannot make hard link to %s: %s", l->path, l->target,
+				strerror(err));
+		else
+			s->files++;
+		if (ofd >= 0)
+			close(ofd);
+		if (nfd >= 0)
+			close(nfd);
+	}
+}
+
+/* ---- the walk ------------------------------------------------------------------ */
+
+static int restore_tree(struct rs *s, int dirfd, const char *rel, const struct mm_id *id,
+			int all, struct mm_ctx *c);
+
+/* Create (or reuse) directory name in dirfd; never through a symlink. */
+static int
+make_dir(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdirat(dirfd, name, 0700) != 0) {
+		if (errno != EEXIST)
+			return -1;
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			return -1;
+		if (!S_ISDIR(st.st_mode)) {
+			/* A file or a planted symlink: replaced, never followed. */
+			if (unlinkat(dirfd, name, 0) != 0 || mkdirat(dirfd, name, 0700) != 0)
+				return -1;
+		}
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+static int
+restore_dir_node(struct rs *s, int dirfd, const char *name, const char *rel, struct node *n,
+		 int all, struct mm_ctx *c)
+{
+	struct dir_rec *d;
+	int fd, e;
+
+	if ((fd = make_dir(dirfd, name)) < 0) {
+		rs_warn(s, 1, "%s: cannot create folder: %s", rel, strerror(errno));
+		return 0;
+	}
+	e = restore_tree(s, fd, rel, &n->subtree, all, c);
+	close(fd);
+	if (e != 0)
+		return e;
+	if (!all)
+		return 0; /* a parent of an included path: created, metadata not restored */
+	if ((e = push_ptr((void **)&s->dirlist, &s->ndirs, &s->dirs_cap, sizeof(*s->dirlist))) != 0)
+		return mm_fail(c, e, "out of memory");
+	d = &s->dirlist[s->ndirs];
+	if ((d->path = strdup(rel)) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	d->n = *n;
+	memset(n, 0, sizeof(*n)); /* moved into the record */
+	s->ndirs++;
+	s->dirs++;
+	return 0;
+}
+
+static int
+restore_special(struct rs *s, int dirfd, const char *name, const char *rel, const struct node *n)
+{
+	int err;
+
+	if ((err = clear_entry(dirfd, name)) != 0) {
+		rs_warn(s, 1, "%s: cannot replace the existing entry: %s", rel, strerror(err));
+		return 0;
+	}
+	switch (n->type) {
+	case NODE_SYMLINK: {
+		char *t = malloc(n->target_len + 1);
+		if (t == NULL)
+			return MM_ENOMEM;
+		memcpy(t, n->target, n->target_len);
+		t[n->target_len] = '\0';
+		err = symlinkat(t, dirfd, name) == 0 ? 0 : errno;
+		free(t);
+		break;
+	}
+	case NODE_FIFO:
+		err = mkfifoat(dirfd, name, 0600) == 0 ? 0 : errno;
+		break;
+	case NODE_CHR:
+	case NODE_BLK:
+		if (!s->as_root) {
+			rs_warn(s, 0, "%s: device node not restored (needs root)", rel);
+			return 0;
+		}
+		err = mknodat(dirfd, name, (n->type == NODE_CHR ? S_IFCHR : S_IFBLK) | 0600,
+			      (dev_t)n->rdev) == 0 ? 0 : errno;
+		break;
+	default:
+		return 0; /* sockets belong to the process that made them */
+	}
+	if (err == 0)
+		err = apply_meta_at(s, dirfd, name, n, rel);
+	if (err != 0)
+		rs_warn(s, 1, "%s: cannot restore: %s", rel, strerror(err));
+	else
+		s->others++;
+	return 0;
+}
+
+static int
+restore_file_node(struct rs *s, int dirfd, char *name, char *rel, struct node *n,
+		  struct mm_ctx *c)
+{
+	struct file_job *j;
+	int e;
+
+	if (n->flags & NODE_F_ERROR) {
+		rs_warn(s, 1, "%s: was not readable at backup time; not restored", rel);
+		return 0;
+	}
+	if (n->nlink > 1) {
+		int later = hardlink_seen(s, n, rel, &e);
+		if (e != 0)
+			return mm_fail(c, e, "out of memory");
+		if (later)
+			return 0;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	if ((j->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		free(j);
+		return mm_fail_errno(c, errno, "%s", rel);
+	}
+	j->s = s;
+	j->name = name;
+	j->path = rel;
+	j->n = *n;
+	memset(n, 0, sizeof(*n)); /* the job owns it now */
+	if ((e = pool_submit(s->pool, file_job_run, j)) != 0) {
+		close(j->dirfd);
+		node_release(&j->n);
+		free(j);
+		return mm_fail(c, e, "cannot queue work");
+	}
+	return 1; /* name and rel belong to the job */
+}
+
+static int
+restore_tree(struct rs *s, int dirfd, const char *rel, const struct mm_id *id, int all,
+	     struct mm_ctx *c)
+{
+	struct tree t = TREE_INIT;
+	int e = 0;
+
+	if ((e = repo_tree_load(s->r, id, &t, c)) != 0) {
+		/* The folder's contents are lost to this restore, not the rest. */
+		rs_warn(s, 1, "%s: cannot read folder contents: %s", rel[0] ? rel : "/", c->msg);
+		c->msg[0] = '\0';
+		return 0;
+	}
+	for (size_t i = 0; i < t.n && e == 0; i++) {
+		struct node *n = &t.nodes[i];
+		char *name = safe_name(n), *path;
+		enum sel sel;
+
+		if (name == NULL) {
+			rs_warn(s, 1, "%s: an entry has an unsafe name; refused", rel[0] ? rel : "/");
+			continue;
+		}
+		if ((path = join_rel(rel, name)) == NULL) {
+			free(name);
+			e = mm_fail(c, MM_ENOMEM, "out of memory");
+			break;
+		}
+		sel = all ? SEL_ALL : select_path(s, path);
+		if (sel == SEL_ALL && n->type == NODE_DIR)
+			e = restore_dir_node(s, dirfd, name, path, n, 1, c);
+		else if (sel == SEL_ANCESTOR && n->type == NODE_DIR)
+			e = restore_dir_node(s, dirfd, name, path, n, 0, c);
+		else if (sel == SEL_ALL && n->type == NODE_FILE)
+			e = restore_file_node(s, dirfd, name, path, n, c);
+		else if (sel == SEL_ALL)
+			e = restore_special(s, dirfd, name, path, n);
+		if (e == 1) {
+			e = 0; /* ownership of name and path moved to a job */
+			continue;
+		}
+		free(name);
+		free(path);
+	}
+	tree_release(&t);
+	return e;
+}
+
+/* Directory metadata, children before parents (the list is in pre-order). */
+static void
+finish_dirs(struct rs *s)
+{
+	for (size_t i = s->ndirs; i-- > 0;) {
+		struct dir_rec *d = &s->dirlist[i];
+		int fd = open_rel_dir(s->rootfd, d->path), err;
+
+		if (fd < 0) {
+			rs_warn(s, 1, "%s: cannot open to set metadata: %s", d->path, strerror(errno));
+			continue;
+		}
+		if ((err = apply_meta_fd(s, fd, &d->n, d->path)) != 0)
+			rs_warn(s, 1, "%s: cannot set metadata: %s", d->path, strerror(err));
+		close(fd);
+	}
+}
+
+static void
+rs_release(struct rs *s)
+{
+	for (size_t i = 0; i < s->ndirs; i++) {
+		free(s->dirlist[i].path);
+		node_release(&s->dirlist[i].n);
+	}
+	free(s->dirlist);
+	for (size_t i = 0; i < s->nlinks; i++)
+		free(s->links[i].path);
+	free(s->links);
+	for (size_t i = 0; i < s->nfirst; i++)
+		free(s->first_paths[i]);
+	free(s->first_paths);
+	index_release(&s->links_seen);
+	free(s->matched);
+	if (s->rootfd >= 0)
+		close(s->rootfd);
+	pthread_mutex_destroy(&s->mu);
+}
+
+int
+ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_opts *o,
+	    struct restore_result *res, struct mm_ctx *c)
+{
+	struct rs s;
+	int e;
+
+	memset(res, 0, sizeof(*res));
+	memset(&s, 0, sizeof(s));
+	s.r = r;
+	s.o = o;
+	s.res = res;
+	s.snap = snap;
+	s.rootfd = -1;
+	s.as_root = geteuid() == 0;
+	s.t0 = time_mono();
+	s.bytes_total = o->nincludes ? 0 : snap->sum.bytes_total;
+	pthread_mutex_init(&s.mu, NULL);
+	index_init(&s.links_seen);
+	if (o->target == NULL || o->target[0] == '\0') {
+		e = mm_fail(c, MM_EINVAL, "no target folder given");
+		goto out;
+	}
+	if (o->nincludes && (s.matched = calloc(o->nincludes, sizeof(int))) == NULL) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((e = mkdir_p(o->target, 0700, c)) != 0)
+		goto out;
+	if ((s.rootfd = open(o->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		e = mm_fail_errno(c, errno, "%s", o->target);
+		goto out;
+	}
+	if ((e = pool_new(o->threads, &s.pool)) != 0) {
+		e = mm_fail(c, e, "cannot start worker threads");
+		goto out;
+	}
+	e = restore_tree(&s, s.rootfd, "", &snap->tree, o->nincludes == 0, c);
+	pool_wait(s.pool);
+	pool_free(s.pool);
+	if (e != 0)
+		goto out;
+	make_links(&s);
+	finish_dirs(&s);
+	for (size_t i = 0; i < o->nincludes; i++)
+		if (!s.matched[i]) {
+			e = mm_fail(c, MM_ENOENT, "%s: no such path in the snapshot (paths are "
+				    "absolute, as 'mamori ls' shows them)", o->includes[i]);
+			goto out;
+		}
+out:
+	res->files = s.files;
+	res->dirs = s.dirs;
+	res->others = s.others;
+	res->bytes = s.bytes;
+	res->errors = s.errors;
+	res->seconds = time_mono() - s.t0;
+	rs_release(&s);
+	return e;
+}

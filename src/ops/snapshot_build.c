@@ -1,0 +1,388 @@
+/*
+ * The top of a backup: turn the paths into the snapshot's root tree (the
+ * absolute paths as nested directories), choose the parent snapshot, and
+ * write the snapshot once everything it references is durable.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ops/ops.h"
+#include "ops/backup_internal.h"
+#include "repo/repo_internal.h"
+
+/* The directories above the backed-up paths, as a small tree of names. */
+struct vdir {
+	char *name;
+	int target; /* this path itself is backed up, with everything below */
+	struct vdir *kids;
+	size_t nkids;
+};
+
+static void
+vdir_release(struct vdir *v)
+{
+	for (size_t i = 0; i < v->nkids; i++)
+		vdir_release(&v->kids[i]);
+	free(v->kids);
+	free(v->name);
+}
+
+static struct vdir *
+vdir_child(struct vdir *v, const char *name, size_t len)
+{
+	struct vdir *nk;
+
+	for (size_t i = 0; i < v->nkids; i++)
+		if (strlen(v->kids[i].name) == len && memcmp(v->kids[i].name, name, len) == 0)
+			return &v->kids[i];
+	if ((nk = realloc(v->kids, (v->nkids + 1) * sizeof(*nk))) == NULL)
+		return NULL;
+	v->kids = nk;
+	nk = &v->kids[v->nkids];
+	memset(nk, 0, sizeof(*nk));
+	if ((nk->name = strndup(name, len)) == NULL)
+		return NULL;
+	v->nkids++;
+	return nk;
+}
+
+static int
+vdir_add(struct vdir *root, const char *abspath)
+{
+	struct vdir *v = root;
+	const char *p = abspath;
+
+	while (*p == '/')
+		p++;
+	while (*p != '\0' && !v->target) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if ((v = vdir_child(v, p, len)) == NULL)
+			return MM_ENOMEM;
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	if (!v->target) {
+		/* everything below is included now */
+		for (size_t i = 0; i < v->nkids; i++)
+			vdir_release(&v->kids[i]);
+		free(v->kids);
+		v->kids = NULL;
+		v->nkids = 0;
+		v->target = 1;
+	}
+	return 0;
+}
+
+static int
+vdir_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct vdir *)a)->name, ((const struct vdir *)b)->name);
+}
+
+static int save_vdir(struct bk *b, struct vdir *v, const char *path, const struct tree *ptree,
+		     struct tree *t, struct mm_ctx *c);
+
+static int
+save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree *ptree,
+	      struct tree *t, struct mm_ctx *c)
+{
+	struct tree sub = TREE_INIT, psub = TREE_INIT;
+	const struct node *pn;
+	struct node *n;
+	char *kpath;
+	struct stat st;
+	int e;
+
+	if (k->target) {
+		if ((kpath = path_join(path, k->name)) == NULL)
+			return mm_fail(c, MM_ENOMEM, "out of memory");
+		if (lstat(kpath, &st) == 0)
+			b->top_dev = st.st_dev;
+		free(kpath);
+		return bk_save_entry(b, t, path, k->name, ptree, c);
+	}
+	if ((kpath = path_join(path, k->name)) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	if ((n = tree_add(t)) == NULL) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((e = bk_save_virtual_dir(b, n, kpath, c)) != 0)
+		goto out;
+	pn = tree_find(ptree, (const uint8_t *)k->name, strlen(k->name));
+	if (pn != NULL && pn->type == NODE_DIR) {
+		struct mm_ctx ignore = MM_CTX_INIT;
+		if (repo_tree_load(b->r, &pn->subtree, &psub, &ignore) != 0)
+			tree_release(&psub);
+	}
+	if ((e = save_vdir(b, k, kpath, &psub, &sub, c)) != 0)
+		goto out;
+	pool_wait(b->pool);
+	if (atomic_load(&b->failed)) {
+		e = b->err;
+		*c = b->errctx;
+		goto out;
+	}
+	e = repo_tree_save(b->r, &sub, &n->subtree, c);
+out:
+	tree_release(&sub);
+	tree_release(&psub);
+	free(kpath);
+	return e;
+}
+
+static int
+save_vdir(struct bk *b, struct vdir *v, const char *path, const struct tree *ptree,
+	  struct tree *t, struct mm_ctx *c)
+{
+	int e;
+
+	if (v->nkids > 1)
+		qsort(v->kids, v->nkids, sizeof(*v->kids), vdir_cmp);
+	for (size_t i = 0; i < v->nkids; i++)
+		if ((e = save_vdir_kid(b, &v->kids[i], path, ptree, t, c)) != 0)
+			return e;
+	return 0;
+}
+
+int
+ops_abspath(const char *path, char **out)
+{
+	char cwd[PATH_MAX];
+	struct buf b = BUF_INIT;
+	const char *p = path;
+	int e;
+
+	*out = NULL;
+	if (path[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return mm_from_errno(errno);
+		if ((e = buf_append(&b, cwd, strlen(cwd))) != 0)
+			goto out;
+	}
+	/* Lexical clean-up: "a//b/./c/../d" -> "a/b/d". */
+	while (*p != '\0') {
+		const char *end;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		end = strchr(p, '/');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (b.len > 0 && b.data[b.len - 1] != '/')
+				b.len--;
+			if (b.len > 0)
+				b.len--;
+		} else if ((e = buf_append_u8(&b, '/')) != 0 || (e = buf_append(&b, p, len)) != 0) {
+			goto out;
+		}
+		p += len;
+	}
+	if (b.len == 0 && (e = buf_append_u8(&b, '/')) != 0)
+		goto out;
+	if ((e = buf_append_u8(&b, '\0')) != 0)
+		goto out;
+	*out = (char *)b.data;
+	return 0;
+out:
+	buf_release(&b);
+	return e;
+}
+
+static int
+str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+same_paths(const struct snapshot *s, char **paths, size_t n)
+{
+	if (s->npaths != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s->paths[i], paths[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* The newest snapshot of this host with the same paths, as the parent. */
+static int
+find_parent(struct repo *r, const struct snapshot *s, struct mm_id *tree, struct mm_id *id,
+	    struct mm_ctx *c)
+{
+	struct snapshot *v = NULL;
+	size_t n = 0;
+	int found = 0, e;
+
+	if ((e = repo_snapshot_list(r, &v, &n, c)) != 0)
+		return e;
+	for (size_t i = n; i-- > 0;) {
+		if (strcmp(v[i].host, s->host) == 0 && same_paths(&v[i], s->paths, s->npaths)) {
+			*tree = v[i].tree;
+			*id = v[i].id;
+			found = 1;
+			break;
+		}
+	}
+	snapshot_list_free(v, n);
+	return found;
+}
+
+static int
+dup_strings(const char *const *in, size_t n, char ***out)
+{
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if ((*out = calloc(n, sizeof(char *))) == NULL)
+		return MM_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (((*out)[i] = strdup(in[i])) == NULL)
+			return MM_ENOMEM;
+	return 0;
+}
+
+static int
+snapshot_prepare(const struct backup_opts *o, struct snapshot *s, struct mm_ctx *c)
+{
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	s->time_ns = o->time_ns ? o->time_ns : time_now_ns();
+	s->host = o->host ? strdup(o->host) : repo_hostname();
+	s->user = repo_username();
+	s->uid = (uint32_t)getuid();
+	s->gid = (uint32_t)getgid();
+	s->program = strdup("mamori " MAMORI_VERSION);
+	if (!s->host || !s->user || !s->program ||
+	    (s->paths = calloc(o->npaths ? o->npaths : 1, sizeof(char *))) == NULL ||
+	    dup_strings(o->tags, o->ntags, &s->tags) != 0 ||
+	    dup_strings(o->excludes, o->nexcludes, &s->excludes) != 0)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	s->ntags = o->ntags;
+	s->nexcludes = o->nexcludes;
+	for (size_t i = 0; i < o->npaths; i++) {
+		if (ops_abspath(o->paths[i], &s->paths[s->npaths]) != 0)
+			return mm_fail(c, MM_ENOMEM, "out of memory");
+		s->npaths++;
+		if (lstat(s->paths[i], &st) != 0)
+			return mm_fail_errno(c, errno, "%s: cannot back up this path", o->paths[i]);
+	}
+	if (s->npaths == 0)
+		return mm_fail(c, MM_EINVAL, "no path to back up");
+	qsort(s->paths, s->npaths, sizeof(char *), str_ptr_cmp);
+	return 0;
+}
+
+static int
+build_root(struct bk *b, struct snapshot *s, const struct mm_id *ptree_id, struct mm_ctx *c)
+{
+	struct vdir root = { 0 };
+	struct tree t = TREE_INIT, pt = TREE_INIT;
+	int e = 0;
+
+	for (size_t i = 0; i < s->npaths && e == 0; i++)
+		e = vdir_add(&root, s->paths[i]);
+	if (e != 0) {
+		e = mm_fail(c, e, "out of memory");
+		goto out;
+	}
+	if (ptree_id != NULL) {
+		struct mm_ctx ignore = MM_CTX_INIT;
+		if (repo_tree_load(b->r, ptree_id, &pt, &ignore) != 0)
+			tree_release(&pt);
+	}
+	if (root.target) {
+		/* the whole file system: "/" itself is the root directory */
+		struct node rn = { 0 }, pn = { 0 };
+		struct stat st;
+
+		if (lstat("/", &st) == 0)
+			b->top_dev = st.st_dev;
+		pn.type = NODE_DIR;
+		if (ptree_id != NULL)
+			pn.subtree = *ptree_id;
+		e = bk_save_dir(b, &rn, "/", ptree_id ? &pn : NULL, c);
+		s->tree = rn.subtree;
+		goto out;
+	}
+	if ((e = save_vdir(b, &root, "/", &pt, &t, c)) != 0)
+		goto out;
+	pool_wait(b->pool);
+	if (atomic_load(&b->failed)) {
+		e = b->err;
+		*c = b->errctx;
+		goto out;
+	}
+	e = repo_tree_save(b->r, &t, &s->tree, c);
+out:
+	tree_release(&t);
+	tree_release(&pt);
+	vdir_release(&root);
+	return e;
+}
+
+int
+ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, struct mm_ctx *c)
+{
+	struct bk b;
+	struct snapshot s;
+	struct mm_id ptree;
+	int e, have_parent;
+
+	memset(&b, 0, sizeof(b));
+	b.r = r;
+	b.o = o;
+	b.t0 = time_mono();
+	pthread_mutex_init(&b.mu, NULL);
+	if ((e = snapshot_prepare(o, &s, c)) != 0)
+		goto out;
+	if ((have_parent = find_parent(r, &s, &ptree, &s.parent, c)) < 0) {
+		e = have_parent;
+		goto out;
+	}
+	s.has_parent = have_parent;
+	b.win_cap = (size_t)r->cfg.chunker.max_size * 2 + (4u << 20);
+	if ((b.win = malloc(b.win_cap)) == NULL) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((e = pool_new(o->threads, &b.pool)) != 0) {
+		mm_fail(c, e, "cannot start worker threads");
+		goto out;
+	}
+	if ((e = build_root(&b, &s, have_parent ? &ptree : NULL, c)) != 0)
+		goto out;
+	/* Packs and index durable first; the snapshot last. */
+	if ((e = repo_flush(r, c)) != 0)
+		goto out;
+	b.sum.blobs_added = atomic_load(&b.blobs_added);
+	b.sum.bytes_added = r->stored_bytes;
+	b.sum.duration_ns = (int64_t)((time_mono() - b.t0) * 1e9);
+	s.sum = b.sum;
+	if ((e = repo_snapshot_save(r, &s, c)) != 0)
+		goto out;
+	bk_note_progress(&b, NULL);
+	*out = s;
+	memset(&s, 0, sizeof(s)); /* transferred */
+out:
+	if (b.pool) {
+		pool_wait(b.pool);
+		pool_free(b.pool);
+	}
+	snapshot_release(&s);
+	free(b.win);
+	pthread_mutex_destroy(&b.mu);
+	return e;
+}

@@ -1,0 +1,393 @@
+/*
+ * Blobs: sealing (compress, encrypt), assembling packs, writing the index,
+ * and reading blobs back with every byte verified against its ID.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "repo/repo.h"
+
+/* Compression must save at least 1/32 of the bytes to be worth the CPU on restore. */
+#define COMPRESS_MIN_GAIN 32
+/* Incompressible data is detected on a sample before compressing all of it. */
+#define SAMPLE_LEN (64u * 1024)
+
+void
+repo_blob_id(const struct repo *r, const void *p, size_t n, struct mm_id *out)
+{
+	crypto_hmac_id(r->keys.id, p, n, out);
+}
+
+void
+sealed_blob_release(struct sealed_blob *s)
+{
+	buf_release(&s->data);
+}
+
+/* A quick look at a sample: does zstd's fastest level find anything? */
+static int
+worth_compressing(const uint8_t *p, size_t n, ZSTD_CCtx *cctx, struct buf *tmp)
+{
+	size_t len = n < SAMPLE_LEN ? n : SAMPLE_LEN;
+	size_t bound = ZSTD_compressBound(len), z;
+
+	if (n < 64)
+		return 0;
+	buf_reset(tmp);
+	if (buf_reserve(tmp, bound) != 0)
+		return 1;
+	z = ZSTD_compressCCtx(cctx, tmp->data, bound, p, len, 1);
+	if (ZSTD_isError(z))
+		return 0;
+	return z < len - len / COMPRESS_MIN_GAIN;
+}
+
+int
+repo_blob_seal(const struct repo *r, enum blob_type t, const struct mm_id *id, const void *p,
+	       size_t n, struct sealed_blob *out)
+{
+	struct buf z = BUF_INIT;
+	ZSTD_CCtx *cctx = NULL;
+	const void *plain = p;
+	size_t plain_len = n;
+	int e = 0;
+
+	if (n > REPO_BLOB_MAX)
+		return MM_ELIMIT;
+	memset(out, 0, sizeof(*out));
+	out->id = *id;
+	out->type = (uint8_t)t;
+	buf_init(&out->data, 0);
+	buf_init(&z, (size_t)REPO_BLOB_MAX + 1024 * 1024);
+	if ((cctx = ZSTD_createCCtx()) == NULL) {
+		e = MM_ENOMEM;
+		goto out;
+	}
+	if (worth_compressing(p, n, cctx, &z)) {
+		size_t bound = ZSTD_compressBound(n), zl;
+
+		buf_reset(&z);
+		if ((e = buf_reserve(&z, bound)) != 0)
+			goto out;
+		zl = ZSTD_compressCCtx(cctx, z.data, bound, p, n, r->cfg.zstd_level);
+		if (!ZSTD_isError(zl) && zl < n - n / COMPRESS_MIN_GAIN) {
+			plain = z.data;
+			plain_len = zl;
+			out->raw_len = (uint32_t)n;
+		}
+	}
+	out->plain_len = (uint32_t)plain_len;
+	e = crypto_seal(r->keys.enc, plain, plain_len, NULL, 0, &out->data);
+out:
+	ZSTD_freeCCtx(cctx);
+	buf_release(&z);
+	if (e != 0)
+		sealed_blob_release(out);
+	return e;
+}
+
+int
+repo_blob_known(struct repo *r, const struct mm_id *id)
+{
+	struct blob_loc loc;
+	int known;
+
+	pthread_mutex_lock(&r->mu);
+	known = index_find(&r->idx, id, &loc) == 0;
+	pthread_mutex_unlock(&r->mu);
+	return known;
+}
+
+/* Finish the pack of writer w: header, trailer, name, durable write. Its
+ * blobs were indexed under a reserved pack number when they were added;
+ * the pack's name fills that slot now. */
+static int
+pack_finish(struct repo *r, struct pack_writer *w, struct mm_ctx *c)
+{
+	struct buf hdr = BUF_INIT;
+	size_t hdr_start;
+	uint8_t sum[32];
+	char name[65];
+	int e;
+
+	if (w->n == 0)
+		return 0;
+	if ((e = pack_header_encode(w->entries, w->n, &hdr)) != 0)
+		goto out;
+	hdr_start = w->data.len;
+	if ((e = crypto_seal(r->keys.enc, hdr.data, hdr.len, NULL, 0, &w->data)) != 0 ||
+	    (e = buf_append_u32(&w->data, (uint32_t)(w->data.len - hdr_start))) != 0) {
+		mm_fail(c, e, "cannot seal pack header");
+		goto out;
+	}
+	crypto_sha256(w->data.data, w->data.len, sum);
+	hex_encode(sum, sizeof(sum), name);
+	if ((e = backend_write(r->be, OBJ_PACK, name, w->data.data, w->data.len, c)) != 0)
+		goto out;
+	memcpy(r->idx.packs[w->packno].b, sum, MM_ID_LEN);
+	r->stored_bytes += w->data.len;
+	w->n = 0;
+	buf_reset(&w->data);
+out:
+	buf_release(&hdr);
+	return e;
+}
+
+static int
+writer_add(struct repo *r, struct pack_writer *w, struct sealed_blob *s, struct mm_ctx *c)
+{
+	static const struct mm_id unnamed;
+	struct blob_loc loc;
+	int e;
+
+	if (w->n == 0 && (e = index_add_pack(&r->idx, &unnamed, &w->packno)) != 0)
+		return mm_fail(c, e, "out of memory");
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 64;
+		struct pack_entry *ne = realloc(w->entries, ncap * sizeof(*ne));
+		if (ne == NULL)
+			return mm_fail(c, MM_ENOMEM, "out of memory");
+		w->entries = ne;
+		w->cap = ncap;
+	}
+	loc.pack = w->packno;
+	loc.offset = (uint32_t)w->data.len;
+	loc.length = (uint32_t)s->data.len;
+	loc.raw_len = s->raw_len;
+	loc.type = s->type;
+	if ((e = buf_append(&w->data, s->data.data, s->data.len)) != 0)
+		return mm_fail(c, e, "pack buffer full");
+	if ((e = index_add(&r->idx, &s->id, &loc, NULL)) != 0) {
+		w->data.len -= s->data.len;
+		return mm_fail(c, e, "out of memory");
+	}
+	w->entries[w->n].type = s->type;
+	w->entries[w->n].length = loc.length;
+	w->entries[w->n].raw_len = s->raw_len;
+	w->entries[w->n].id = s->id;
+	w->n++;
+	return 0;
+}
+
+int
+repo_blob_put(struct repo *r, struct sealed_blob *s, int *added, struct mm_ctx *c)
+{
+	struct pack_writer *w = &r->w[s->type == BLOB_TREE];
+	struct blob_loc loc;
+	int e = 0;
+
+	*added = 0;
+	pthread_mutex_lock(&r->mu);
+	if (index_find(&r->idx, &s->id, &loc) == 0)
+		goto out;
+	if ((e = writer_add(r, w, s, c)) != 0)
+		goto out;
+	r->stored_blobs++;
+	*added = 1;
+	if (w->data.len >= REPO_PACK_TARGET)
+		e = pack_finish(r, w, c);
+out:
+	pthread_mutex_unlock(&r->mu);
+	return e;
+}
+
+int
+repo_blob_save(struct repo *r, enum blob_type t, const void *p, size_t n, struct mm_id *id,
+	       struct mm_ctx *c)
+{
+	struct sealed_blob s;
+	int added, e;
+
+	repo_blob_id(r, p, n, id);
+	if (repo_blob_known(r, id))
+		return 0;
+	if ((e = repo_blob_seal(r, t, id, p, n, &s)) != 0)
+		return mm_fail(c, e, "cannot compress and encrypt a blob");
+	e = repo_blob_put(r, &s, &added, c);
+	sealed_blob_release(&s);
+	return e;
+}
+
+int
+repo_flush(struct repo *r, struct mm_ctx *c)
+{
+	struct buf plain = BUF_INIT;
+	char name[65];
+	int e = 0;
+
+	pthread_mutex_lock(&r->mu);
+	for (int i = 0; i < 2 && e == 0; i++)
+		e = pack_finish(r, &r->w[i], c);
+	if (e == 0 && r->idx.npacks > r->idx_saved) {
+		if ((e = index_encode(&r->idx, r->idx_saved, &plain)) != 0)
+			mm_fail(c, e, "cannot encode index");
+		else if ((e = repo_object_write(r, OBJ_INDEX, &plain, name, c)) == 0)
+			r->idx_saved = (uint32_t)r->idx.npacks;
+	}
+	pthread_mutex_unlock(&r->mu);
+	buf_release(&plain);
+	return e;
+}
+
+static int
+load_index_object(const char *name, uint64_t size, void *arg)
+{
+	struct repo *r = ((void **)arg)[0];
+	struct mm_ctx *c = ((void **)arg)[1];
+	struct buf plain = BUF_INIT;
+	int e;
+
+	if ((e = repo_object_read(r, OBJ_INDEX, name, REPO_INDEX_MAX, &plain, c)) == 0 &&
+	    (e = index_decode(&r->idx, plain.data, plain.len, c)) != 0)
+		mm_prefix(c, e, "index/%s", name);
+	buf_release(&plain);
+	return e;
+}
+
+int
+repo_load_index(struct repo *r, struct mm_ctx *c)
+{
+	void *arg[2] = { r, c };
+	int e;
+
+	pthread_mutex_lock(&r->mu);
+	e = backend_list(r->be, OBJ_INDEX, load_index_object, arg, c);
+	if (e == 0)
+		r->idx_saved = (uint32_t)r->idx.npacks;
+	pthread_mutex_unlock(&r->mu);
+	return e;
+}
+
+int
+repo_blob_open(const struct repo *r, const struct mm_id *id, const struct blob_loc *loc,
+	       const uint8_t *stored, struct buf *out, struct mm_ctx *c)
+{
+	struct buf plain = BUF_INIT;
+	struct mm_id got;
+	char hex[65];
+	int e;
+
+	hex_encode(id->b, MM_ID_LEN, hex);
+	if (loc->raw_len > REPO_BLOB_MAX)
+		return mm_fail(c, MM_ECORRUPT, "blob %.16s: size %u beyond the limit", hex, loc->raw_len);
+	if ((e = crypto_open(r->keys.enc, stored, loc->length, NULL, 0, &plain)) != 0) {
+		e = mm_fail(c, e == MM_EAUTH ? MM_EAUTH : e,
+			    "blob %.16s: authentication failed (altered or damaged)", hex);
+		goto out;
+	}
+	buf_reset(out);
+	if (loc->raw_len) {
+		size_t z;
+		if ((e = buf_reserve(out, loc->raw_len)) != 0)
+			goto out;
+		z = ZSTD_decompress(out->data, loc->raw_len, plain.data, plain.len);
+		if (ZSTD_isError(z) || z != loc->raw_len) {
+			e = mm_fail(c, MM_ECORRUPT, "blob %.16s: does not decompress", hex);
+			goto out;
+		}
+		out->len = z;
+	} else if ((e = buf_append(out, plain.data, plain.len)) != 0) {
+		goto out;
+	}
+	repo_blob_id(r, out->data, out->len, &got);
+	if (crypto_memcmp(got.b, id->b, MM_ID_LEN) != 0)
+		e = mm_fail(c, MM_EAUTH, "blob %.16s: content does not match its ID", hex);
+out:
+	buf_release(&plain);
+	return e;
+}
+
+int
+repo_blob_read(struct repo *r, const struct mm_id *id, struct buf *out, struct mm_ctx *c)
+{
+	struct buf stored = BUF_INIT;
+	struct blob_loc loc;
+	char pack[65], hex[65];
+	int e;
+
+	pthread_mutex_lock(&r->mu);
+	e = index_find(&r->idx, id, &loc);
+	if (e == 0)
+		hex_encode(r->idx.packs[loc.pack].b, MM_ID_LEN, pack);
+	pthread_mutex_unlock(&r->mu);
+	if (e != 0) {
+		hex_encode(id->b, MM_ID_LEN, hex);
+		return mm_fail(c, MM_ENOENT, "blob %.16s is not in the index", hex);
+	}
+	if ((e = backend_read(r->be, OBJ_PACK, pack, loc.offset, loc.length, &stored, c)) != 0) {
+		mm_prefix(c, e, "pack %.16s", pack);
+		goto out;
+	}
+	if ((e = repo_blob_open(r, id, &loc, stored.data, out, c)) != 0)
+		mm_prefix(c, e, "pack %.16s", pack);
+out:
+	buf_release(&stored);
+	return e;
+}
+
+int
+repo_tree_load(struct repo *r, const struct mm_id *id, struct tree *out, struct mm_ctx *c)
+{
+	struct buf plain = BUF_INIT;
+	char hex[65];
+	int e;
+
+	if ((e = repo_blob_read(r, id, &plain, c)) == 0 &&
+	    (e = tree_decode(plain.data, plain.len, out, c)) != 0) {
+		hex_encode(id->b, MM_ID_LEN, hex);
+		mm_prefix(c, e, "tree %.16s", hex);
+	}
+	buf_release(&plain);
+	return e;
+}
+
+int
+repo_tree_save(struct repo *r, const struct tree *t, struct mm_id *id, struct mm_ctx *c)
+{
+	struct buf plain = BUF_INIT;
+	int e;
+
+	buf_init(&plain, REPO_BLOB_MAX);
+	if ((e = tree_encode(t, &plain)) != 0)
+		mm_fail(c, e, "cannot encode a tree");
+	else
+		e = repo_blob_save(r, BLOB_TREE, plain.data, plain.len, id, c);
+	buf_release(&plain);
+	return e;
+}
+
+int
+repo_pack_parse(const struct repo *r, const uint8_t *p, size_t n, struct pack_entry **out,
+		size_t *nentries, struct mm_ctx *c)
+{
+	struct buf plain = BUF_INIT;
+	uint64_t total = 0;
+	uint32_t hlen;
+	int e;
+
+	if (n < 4)
+		return mm_fail(c, MM_ECORRUPT, "pack is %zu bytes, too short for a trailer", n);
+	hlen = (uint32_t)p[n - 4] | (uint32_t)p[n - 3] << 8 | (uint32_t)p[n - 2] << 16 |
+	       (uint32_t)p[n - 1] << 24;
+	if (hlen > n - 4 || hlen > REPO_PACK_HEADER_MAX || hlen < MM_AEAD_OVERHEAD)
+		return mm_fail(c, MM_ECORRUPT, "pack header length %u impossible for a pack of %zu bytes",
+			       hlen, n);
+	if ((e = crypto_open(r->keys.enc, p + n - 4 - hlen, hlen, NULL, 0, &plain)) != 0) {
+		e = mm_fail(c, e, "pack header: authentication failed (altered or damaged)");
+		goto out;
+	}
+	if ((e = pack_header_decode(plain.data, plain.len, out, nentries, c)) != 0)
+		goto out;
+	for (size_t i = 0; i < *nentries; i++)
+		total += (*out)[i].length;
+	if (total != n - 4 - hlen) {
+		free(*out);
+		*out = NULL;
+		e = mm_fail(c, MM_ECORRUPT, "pack header lists %llu bytes of blobs, pack holds %zu",
+			    (unsigned long long)total, n - 4 - hlen);
+	}
+out:
+	buf_release(&plain);
+	return e;
+}
