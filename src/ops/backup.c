@@ -396,11 +396,28 @@ free_names(char **v, size_t n)
 	free(v);
 }
 
+/* Open a directory without touching its access time (O_NOATIME is
+ * refused for files we do not own: then without it). */
+static DIR *
+open_dir_noatime(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	DIR *d;
+
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL)
+		close(fd);
+	return d;
+}
+
 /* Names in a directory, sorted by bytes; *n 0 and MM_EIO on failure. */
 static int
 read_dir_names(const char *path, char ***out, size_t *n, int *err)
 {
-	DIR *d = opendir(path);
+	DIR *d = open_dir_noatime(path);
 	struct dirent *de;
 	char **v = NULL;
 	size_t cnt = 0, cap = 0;
@@ -444,8 +461,14 @@ save_symlink(struct bk *b, struct node *n, const char *path, struct mm_ctx *c)
 {
 	char target[PATH_MAX + 1];
 	ssize_t len = readlink(path, target, sizeof(target));
+	struct stat st;
 
 	b->sum.others++;
+	/* readlink may have set the link's access time (there is no O_NOATIME
+	 * for it): record the time as it is now, so an unchanged link gives an
+	 * identical tree next time. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		n->atime_ns = (int64_t)st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec;
 	if (len <= 0 || (size_t)len > PATH_MAX) {
 		bk_warn(b, "%s: cannot read link: %s", path, strerror(len < 0 ? errno : ENAMETOOLONG));
 		n->flags |= NODE_F_ERROR;
@@ -553,6 +576,13 @@ bk_save_entry(struct bk *b, struct tree *t, const char *dir, const char *name,
 		b->sum.others++;
 		break;
 	}
+	/* An access alone does not make a new tree: with atime in every node,
+	 * each nightly run would otherwise rewrite every tree (find, updatedb
+	 * and readers touch atimes). atime is taken anew when anything else
+	 * about the entry changed. */
+	if (parent != NULL && parent->type == n->type && parent->mtime_ns == n->mtime_ns &&
+	    parent->ctime_ns == n->ctime_ns && parent->inode == n->inode)
+		n->atime_ns = parent->atime_ns;
 	bk_progress(b, path, 0);
 out:
 	free(path);

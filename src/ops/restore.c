@@ -304,10 +304,44 @@ clear_entry(int dirfd, const char *name)
 
 /* ---- files -------------------------------------------------------------------- */
 
+#define HOLE_BLOCK 4096
+
 static int
 all_zero(const uint8_t *p, size_t n)
 {
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* Write p[0..n) at the current offset, seeking over zero blocks so the
+ * file gets holes where the source had them (or had zeros: same bytes). */
+static int
+write_sparse(int fd, const uint8_t *p, size_t n, struct mm_ctx *c)
+{
+	size_t off = 0;
+	int e;
+
+	while (off < n) {
+		size_t len = n - off < HOLE_BLOCK ? n - off : HOLE_BLOCK;
+		size_t run = 0;
+
+		if (all_zero(p + off, len)) {
+			if (lseek(fd, (off_t)len, SEEK_CUR) < 0)
+				return mm_fail_errno(c, errno, "seek");
+			off += len;
+			continue;
+		}
+		/* A run of non-zero blocks goes out in one write. */
+		while (off + run < n) {
+			size_t l = n - off - run < HOLE_BLOCK ? n - off - run : HOLE_BLOCK;
+			if (run > 0 && all_zero(p + off + run, l))
+				break;
+			run += l;
+		}
+		if ((e = write_full(fd, p + off, run)) != 0)
+			return mm_fail_errno(c, -e, "write");
+		off += run;
+	}
+	return 0;
 }
 
 static int
@@ -322,16 +356,8 @@ write_content(struct file_job *j, int fd, struct mm_ctx *c)
 		buf_reset(&b);
 		if ((e = repo_blob_read(j->s->r, &j->n.content[i], &b, c)) != 0)
 			goto out;
-		/* A run of zeros becomes a hole, as in the source's sparse file. */
-		if (all_zero(b.data, b.len)) {
-			if (lseek(fd, (off_t)b.len, SEEK_CUR) < 0) {
-				e = mm_fail_errno(c, errno, "seek");
-				goto out;
-			}
-		} else if ((e = write_full(fd, b.data, b.len)) != 0) {
-			e = mm_fail_errno(c, -e, "write");
+		if ((e = write_sparse(fd, b.data, b.len, c)) != 0)
 			goto out;
-		}
 		written += b.len;
 		pthread_mutex_lock(&j->s->mu);
 		j->s->bytes += b.len;

@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# init, backup, snapshots, ls, restore, check, cat on a small tree that holds
+# every kind of entry mamori keeps.
+
+load helpers
+
+make_tree() {
+	local s=$T/src
+	mkdir -p "$s/住民課/2026年度" "$s/empty-dir" "$s/税務課"
+	printf 'resident register\n' > "$s/住民課/2026年度/名簿.csv"
+	seq 1 20000 > "$s/税務課/ledger.csv"
+	printf 'odd name\n' > "$s/$(printf 'bad\xff\xfename')"
+	: > "$s/empty-file"
+	ln -s 税務課/ledger.csv "$s/link-to-ledger"
+	ln -s /nonexistent/target "$s/dangling"
+	printf 'shared content\n' > "$s/hard-a"
+	ln "$s/hard-a" "$s/hard-b"
+	truncate -s 64M "$s/sparse.img"
+	printf 'in the middle' | dd of="$s/sparse.img" bs=1 seek=33554432 conv=notrunc status=none
+	mkfifo "$s/fifo"
+	chmod 640 "$s/住民課/2026年度/名簿.csv"
+	chmod 700 "$s/empty-dir"
+	if setfattr -n user.mamori.test -v 住民 "$s/empty-file" 2>/dev/null; then
+		HAVE_XATTR=1
+	fi
+	touch -h -d '2020-01-02 03:04:05.123456789' "$s/link-to-ledger"
+	touch -d '2020-01-02 03:04:05.123456789' "$s/税務課/ledger.csv" "$s/empty-dir"
+}
+
+@test "init creates a repository; a second init at the same place is refused" {
+	run mm init
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"created mamori repository at $T/repo"* ]]
+	[ -f "$T/repo/config" ]
+	[ "$(ls "$T/repo/keys" | wc -l)" -eq 1 ]
+	run mm init
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"a repository already exists here"* ]]
+}
+
+@test "backup, snapshots, ls, restore and check round-trip every kind of entry" {
+	make_tree
+	mm init >/dev/null
+	run mm --json backup "$T/src"
+	[ "$status" -eq 0 ]
+	id=$(echo "$output" | snap_id)
+	[ "${#id}" -eq 64 ]
+	[ "$(echo "$output" | summary_field files_new)" -eq 7 ]
+	[ "$(echo "$output" | summary_field errors)" -eq 0 ]
+
+	run mm --json snapshots
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -eq 1 ]
+
+	run mm ls latest "$T/src/税務課"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$T/src/税務課" ]
+	[ "${lines[1]}" = "$T/src/税務課/ledger.csv" ]
+	[ "${#lines[@]}" -eq 2 ]
+
+	run mm ls latest "$T/src"
+	[[ "$output" == *"$T/src/bad\\xff\\xfename"* ]] || [[ "$output" == *"bad"*"name"* ]]
+
+	run mm restore latest --target "$T/out"
+	[ "$status" -eq 0 ]
+	run "$TOOLS/treecmp" "$T/src" "$T/out$T/src"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# holes kept: 64 MiB apparent, far less allocated
+	[ "$(stat -c %b "$T/out$T/src/sparse.img")" -lt 1024 ]
+	# hard links restored as hard links
+	[ "$(stat -c %i "$T/out$T/src/hard-a")" = "$(stat -c %i "$T/out$T/src/hard-b")" ]
+	[ "$(stat -c %y "$T/out$T/src/税務課/ledger.csv")" = "2020-01-02 03:04:05.123456789 +0000" ] ||
+		[ "$(stat -c %Y.%y "$T/out$T/src/税務課/ledger.csv" | grep -c 123456789)" -eq 1 ]
+	if [ -n "${HAVE_XATTR:-}" ]; then
+		[ "$(getfattr --only-values -n user.mamori.test "$T/out$T/src/empty-file")" = "住民" ]
+	fi
+
+	run mm check
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no errors found"* ]]
+	run mm check --read-data
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no errors found"* ]]
+}
+
+@test "restore --include restores only that subtree; a prefix and 'latest' name snapshots" {
+	make_tree
+	mm init >/dev/null
+	id=$(mm --json backup "$T/src" | snap_id)
+	run mm restore "${id:0:8}" --target "$T/part" --include "$T/src/住民課"
+	[ "$status" -eq 0 ]
+	[ -f "$T/part$T/src/住民課/2026年度/名簿.csv" ]
+	[ ! -e "$T/part$T/src/税務課" ]
+	[ ! -e "$T/part$T/src/hard-a" ]
+	run "$TOOLS/treecmp" "$T/src/住民課" "$T/part$T/src/住民課"
+	[ "$status" -eq 0 ]
+
+	run mm restore latest --target "$T/none" --include /no/such/path
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/no/such/path: no such path in the snapshot"* ]]
+
+	run mm ls deadbeefdeadbeef
+	[ "$status" -eq 1 ]
+}
+
+@test "cat config shows the chunker parameters; cat snapshot and tree decode" {
+	mm init >/dev/null
+	run mm cat config
+	[ "$status" -eq 0 ]
+	echo "$output" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+assert c["version"] == 1, c
+k = c["chunker"]
+assert (k["min_size"], k["avg_size"], k["max_size"]) == (524288, 1048576, 8388608), k
+'
+	mkdir "$T/d" && echo hi > "$T/d/f"
+	mm backup "$T/d" >/dev/null
+	run mm cat snapshot latest
+	[ "$status" -eq 0 ]
+	tree=$(echo "$output" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tree"])')
+	run mm cat tree "$tree"
+	[ "$status" -eq 0 ]
+	echo "$output" | python3 -c 'import json,sys; json.load(sys.stdin)'
+}
+
+@test "usage errors exit 2" {
+	run mm frobnicate
+	[ "$status" -eq 2 ]
+	run mm backup
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"which paths?"* ]]
+	run mm restore latest
+	[ "$status" -eq 2 ]
+}
