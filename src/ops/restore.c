@@ -483,7 +483,7 @@ make_links(struct rs *s)
 {
 	for (size_t i = 0; i < s->nlinks; i++) {
 		const struct link_rec *l = &s->links[i];
-		const char *oldname, *newname;
+		const char *oldname = NULL, *newname = NULL;
 		int ofd = open_rel_parent(s->rootfd, l->target, &oldname);
 		int nfd = open_rel_parent(s->rootfd, l->path, &newname);
 		int err = 0;
