@@ -94,6 +94,10 @@ check_tree(struct checker *k, const char *snap, const struct mm_id *id, struct b
 	if (err)
 		return err;
 	k->res->trees++;
+	if ((e = repo_lock_refresh(k->r, &c)) != 0) {
+		problem(k, "cannot refresh the lock: %s", c.msg);
+		return 0;
+	}
 	if (repo_tree_load(k->r, id, &t, &c) != 0) {
 		problem(k, "snapshot %.8s: %s: %s", snap, base ? (char *)path->data : "/", c.msg);
 		return 0;
@@ -336,7 +340,10 @@ check_packs(struct checker *k, struct mm_ctx *c)
 			continue;
 		}
 		if (k->o->read_data) {
-			struct pack_job *j = malloc(sizeof(*j));
+			struct pack_job *j;
+			if ((e = repo_lock_refresh(k->r, c)) != 0)
+				goto out;
+			j = malloc(sizeof(*j));
 			if (j == NULL) {
 				e = mm_fail(c, MM_ENOMEM, "out of memory");
 				goto out;

@@ -656,6 +656,11 @@ restore_tree(struct rs *s, int dirfd, const char *rel, const struct mm_id *id, i
 		c->msg[0] = '\0';
 		return 0;
 	}
+	/* A long restore keeps its lock fresh, so no one takes it for stale. */
+	if ((e = repo_lock_refresh(s->r, c)) != 0) {
+		tree_release(&t);
+		return e;
+	}
 	for (size_t i = 0; i < t.n && e == 0; i++) {
 		struct node *n = &t.nodes[i];
 		char *name = safe_name(n), *path;
