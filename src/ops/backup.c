@@ -26,13 +26,24 @@
 #define XATTR_LIST_MAX_BYTES (64u * 1024)
 #define XATTR_VALUE_MAX_BYTES (64u * 1024)
 
-/* ---- the job a worker does for one chunk ---------------------------- */
+/* ---- the job a worker does: one large chunk, or a batch of small ones -- */
 
-struct chunk_job {
-	struct bk *b;
+/* Small chunks (the files of a folder of documents) travel in batches: one
+ * hand-over to a worker per batch instead of per file. */
+#define BATCH_SMALL (64u * 1024)     /* chunks below this are batched */
+#define BATCH_BYTES (1024u * 1024)   /* a batch is handed over at this size */
+#define BATCH_ITEMS 64
+
+struct chunk_item {
 	struct mm_id *slot; /* where the ID goes, in the file's node */
 	uint8_t *data;
 	size_t len;
+};
+
+struct chunk_job {
+	struct bk *b;
+	size_t n, bytes;
+	struct chunk_item it[BATCH_ITEMS];
 };
 
 static void
@@ -46,57 +57,105 @@ bk_set_error(struct bk *b, int e, const struct mm_ctx *c)
 	pthread_mutex_unlock(&b->mu);
 }
 
+static int
+chunk_save(struct bk *b, struct chunk_item *it, struct mm_ctx *c)
+{
+	struct sealed_blob s;
+	int added = 0, e;
+
+	repo_blob_id(b->r, it->data, it->len, it->slot);
+	if (repo_blob_known(b->r, it->slot))
+		return 0;
+	if ((e = repo_blob_seal(b->r, BLOB_DATA, it->slot, it->data, it->len, &s)) != 0)
+		return mm_fail(c, e, "cannot compress and encrypt a chunk");
+	e = repo_blob_put(b->r, &s, &added, c);
+	sealed_blob_release(&s);
+	if (e == 0 && added)
+		atomic_fetch_add(&b->blobs_added, 1);
+	return e;
+}
+
 static void
 chunk_job_run(void *arg)
 {
 	struct chunk_job *j = arg;
 	struct bk *b = j->b;
 	struct mm_ctx c = MM_CTX_INIT;
-	struct sealed_blob s;
-	int added = 0, e;
+	int e;
 
-	repo_blob_id(b->r, j->data, j->len, j->slot);
-	if (atomic_load(&b->failed) || repo_blob_known(b->r, j->slot))
-		goto out;
-	if ((e = repo_blob_seal(b->r, BLOB_DATA, j->slot, j->data, j->len, &s)) != 0) {
-		mm_fail(&c, e, "cannot compress and encrypt a chunk");
-		goto fail;
+	for (size_t i = 0; i < j->n; i++) {
+		if (!atomic_load(&b->failed) && (e = chunk_save(b, &j->it[i], &c)) != 0) {
+			atomic_store(&b->failed, 1);
+			bk_set_error(b, e, &c);
+		}
+		free(j->it[i].data);
 	}
-	e = repo_blob_put(b->r, &s, &added, &c);
-	sealed_blob_release(&s);
-	if (e != 0)
-		goto fail;
-	if (added)
-		atomic_fetch_add(&b->blobs_added, 1);
-	goto out;
-fail:
-	atomic_store(&b->failed, 1);
-	bk_set_error(b, e, &c);
-out:
-	free(j->data);
 	free(j);
+}
+
+static int
+job_submit(struct bk *b, struct chunk_job *j, struct mm_ctx *c)
+{
+	int e;
+
+	if ((e = pool_submit(b->pool, chunk_job_run, j)) != 0) {
+		for (size_t i = 0; i < j->n; i++)
+			free(j->it[i].data);
+		free(j);
+		return mm_fail(c, e, "cannot queue work");
+	}
+	return 0;
+}
+
+/* Hand the open batch over; inline (in this thread) when the caller is
+ * about to wait anyway, which saves a wake-up per folder. */
+int
+bk_flush_batch(struct bk *b, int run_here, struct mm_ctx *c)
+{
+	struct chunk_job *j = b->batch;
+
+	if (j == NULL)
+		return 0;
+	b->batch = NULL;
+	if (run_here) {
+		chunk_job_run(j);
+		return 0;
+	}
+	return job_submit(b, j, c);
 }
 
 static int
 submit_chunk(struct bk *b, struct mm_id *slot, const uint8_t *p, size_t n, struct mm_ctx *c)
 {
-	struct chunk_job *j = calloc(1, sizeof(*j));
+	struct chunk_item it = { slot, malloc(n ? n : 1), n };
+	struct chunk_job *j;
 	int e;
 
-	if (j == NULL || (j->data = malloc(n ? n : 1)) == NULL) {
-		free(j);
+	if (it.data == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	memcpy(it.data, p, n);
+	if (n >= BATCH_SMALL) {
+		if ((j = calloc(1, sizeof(*j))) == NULL) {
+			free(it.data);
+			return mm_fail(c, MM_ENOMEM, "out of memory");
+		}
+		j->b = b;
+		j->it[j->n++] = it;
+		return job_submit(b, j, c);
+	}
+	if (b->batch == NULL && (b->batch = calloc(1, sizeof(*b->batch))) == NULL) {
+		free(it.data);
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	}
-	memcpy(j->data, p, n);
+	j = b->batch;
 	j->b = b;
-	j->slot = slot;
-	j->len = n;
-	if ((e = pool_submit(b->pool, chunk_job_run, j)) != 0) {
-		free(j->data);
-		free(j);
-		return mm_fail(c, e, "cannot queue work");
-	}
-	return 0;
+	j->it[j->n++] = it;
+	j->bytes += n;
+	if (j->n == BATCH_ITEMS || j->bytes >= BATCH_BYTES)
+		e = bk_flush_batch(b, 0, c);
+	else
+		e = 0;
+	return e;
 }
 
 /* ---- reporting -------------------------------------------------------- */
@@ -514,6 +573,8 @@ bk_save_dir(struct bk *b, struct node *n, const char *path, const struct node *p
 		if ((e = bk_save_entry(b, &t, path, names[i], &pt, c)) != 0)
 			goto out;
 	/* The workers fill the IDs of this directory's files: wait for them. */
+	if ((e = bk_flush_batch(b, 1, c)) != 0)
+		goto out;
 	pool_wait(b->pool);
 	if (atomic_load(&b->failed)) {
 		e = b->err;

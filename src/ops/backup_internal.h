@@ -28,7 +28,11 @@ struct bk {
 	struct mm_ctx errctx;
 	double t0, last_progress;
 	struct id_name_cache uid_cache, gid_cache;
+	struct chunk_job *batch; /* small chunks waiting to be handed over */
 };
+
+/* Hand the open batch of small chunks to the pool, or run it here. */
+int bk_flush_batch(struct bk *b, int run_here, struct mm_ctx *c);
 
 /* Save the entry dir/name (lstat, walk, read) into tree t; ptree is the
  * parent snapshot's tree for dir (may be empty). */

@@ -122,7 +122,8 @@ save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree 
 		if (repo_tree_load(b->r, &pn->subtree, &psub, &ignore) != 0)
 			tree_release(&psub);
 	}
-	if ((e = save_vdir(b, k, kpath, &psub, &sub, c)) != 0)
+	if ((e = save_vdir(b, k, kpath, &psub, &sub, c)) != 0 ||
+	    (e = bk_flush_batch(b, 1, c)) != 0)
 		goto out;
 	pool_wait(b->pool);
 	if (atomic_load(&b->failed)) {
@@ -317,7 +318,8 @@ build_root(struct bk *b, struct snapshot *s, const struct mm_id *ptree_id, struc
 		s->tree = rn.subtree;
 		goto out;
 	}
-	if ((e = save_vdir(b, &root, "/", &pt, &t, c)) != 0)
+	if ((e = save_vdir(b, &root, "/", &pt, &t, c)) != 0 ||
+	    (e = bk_flush_batch(b, 1, c)) != 0)
 		goto out;
 	pool_wait(b->pool);
 	if (atomic_load(&b->failed)) {
@@ -378,6 +380,9 @@ ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, st
 	memset(&s, 0, sizeof(s)); /* transferred */
 out:
 	if (b.pool) {
+		struct mm_ctx ignore = MM_CTX_INIT;
+		atomic_store(&b.failed, 1); /* a batch left by an error: free it, save nothing */
+		(void)bk_flush_batch(&b, 1, &ignore);
 		pool_wait(b.pool);
 		pool_free(b.pool);
 	}

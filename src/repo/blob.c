@@ -7,11 +7,15 @@
 #include <zstd.h>
 
 #include "repo/repo.h"
+#include "repo/repo_internal.h"
 
 /* Compression must save at least 1/32 of the bytes to be worth the CPU on restore. */
 #define COMPRESS_MIN_GAIN 32
-/* Incompressible data is detected on a sample before compressing all of it. */
-#define SAMPLE_LEN (64u * 1024)
+/* Incompressible data is detected on samples before compressing all of it:
+ * SAMPLES slices spread over the blob, so a chunk that starts random and
+ * goes on with zeros or repeats (a disk image) is still compressed. */
+#define SAMPLE_LEN (16u * 1024)
+#define SAMPLES 4
 
 void
 repo_blob_id(const struct repo *r, const void *p, size_t n, struct mm_id *out)
@@ -25,26 +29,94 @@ sealed_blob_release(struct sealed_blob *s)
 	buf_release(&s->data);
 }
 
-/* A quick look at a sample: does zstd's fastest level find anything? */
+/* ---- zstd context caches ----------------------------------------------- */
+
+void
+repo_zcache_init(struct repo *r)
+{
+	pthread_mutex_init(&r->zc.mu, NULL);
+	pthread_mutex_init(&r->zd.mu, NULL);
+	r->zc.n = r->zd.n = 0;
+}
+
+void
+repo_zcache_release(struct repo *r)
+{
+	for (size_t i = 0; i < r->zc.n; i++)
+		ZSTD_freeCCtx(r->zc.c[i]);
+	for (size_t i = 0; i < r->zd.n; i++)
+		ZSTD_freeDCtx(r->zd.c[i]);
+	r->zc.n = r->zd.n = 0;
+	pthread_mutex_destroy(&r->zc.mu);
+	pthread_mutex_destroy(&r->zd.mu);
+}
+
+static void *
+zcache_take(struct zcache *z)
+{
+	void *c = NULL;
+
+	pthread_mutex_lock(&z->mu);
+	if (z->n > 0)
+		c = z->c[--z->n];
+	pthread_mutex_unlock(&z->mu);
+	return c;
+}
+
+/* Returns 0 when kept, -1 when the cache is full (the caller frees). */
+static int
+zcache_give(struct zcache *z, void *c)
+{
+	int kept = -1;
+
+	pthread_mutex_lock(&z->mu);
+	if (z->n < REPO_ZCACHE_MAX) {
+		z->c[z->n++] = c;
+		kept = 0;
+	}
+	pthread_mutex_unlock(&z->mu);
+	return kept;
+}
+
+static ZSTD_CCtx *
+cctx_take(struct repo *r)
+{
+	ZSTD_CCtx *c = zcache_take(&r->zc);
+
+	return c ? c : ZSTD_createCCtx();
+}
+
+static void
+cctx_give(struct repo *r, ZSTD_CCtx *c)
+{
+	if (c && zcache_give(&r->zc, c) != 0)
+		ZSTD_freeCCtx(c);
+}
+
+/* A quick look at samples: does zstd's fastest level find anything? */
 static int
 worth_compressing(const uint8_t *p, size_t n, ZSTD_CCtx *cctx, struct buf *tmp)
 {
-	size_t len = n < SAMPLE_LEN ? n : SAMPLE_LEN;
-	size_t bound = ZSTD_compressBound(len), z;
+	size_t bound = ZSTD_compressBound(SAMPLE_LEN), step, z;
 
 	if (n < 64)
 		return 0;
+	if (n <= SAMPLE_LEN * SAMPLES)
+		return 1; /* small: compressing it all costs about as much as a sample */
 	buf_reset(tmp);
 	if (buf_reserve(tmp, bound) != 0)
 		return 1;
-	z = ZSTD_compressCCtx(cctx, tmp->data, bound, p, len, 1);
-	if (ZSTD_isError(z))
-		return 0;
-	return z < len - len / COMPRESS_MIN_GAIN;
+	step = (n - SAMPLE_LEN) / (SAMPLES - 1);
+	for (size_t i = 0; i < SAMPLES; i++) {
+		z = ZSTD_compressCCtx(cctx, tmp->data, bound, p + i * step, SAMPLE_LEN, 1);
+		if (!ZSTD_isError(z) && z < SAMPLE_LEN - SAMPLE_LEN / COMPRESS_MIN_GAIN)
+			return 1;
+	}
+	return 0;
 }
 
 int
-repo_blob_seal(const struct repo *r, enum blob_type t, const struct mm_id *id, const void *p,
+repo_blob_seal(struct repo *r, enum blob_type t, const struct mm_id *id, const void *p,
 	       size_t n, struct sealed_blob *out)
 {
 	struct buf z = BUF_INIT;
@@ -60,7 +132,7 @@ repo_blob_seal(const struct repo *r, enum blob_type t, const struct mm_id *id, c
 	out->type = (uint8_t)t;
 	buf_init(&out->data, 0);
 	buf_init(&z, (size_t)REPO_BLOB_MAX + 1024 * 1024);
-	if ((cctx = ZSTD_createCCtx()) == NULL) {
+	if ((cctx = cctx_take(r)) == NULL) {
 		e = MM_ENOMEM;
 		goto out;
 	}
@@ -80,7 +152,7 @@ repo_blob_seal(const struct repo *r, enum blob_type t, const struct mm_id *id, c
 	out->plain_len = (uint32_t)plain_len;
 	e = crypto_seal(r->keys.enc, plain, plain_len, NULL, 0, &out->data);
 out:
-	ZSTD_freeCCtx(cctx);
+	cctx_give(r, cctx);
 	buf_release(&z);
 	if (e != 0)
 		sealed_blob_release(out);
@@ -260,7 +332,7 @@ repo_load_index(struct repo *r, struct mm_ctx *c)
 }
 
 int
-repo_blob_open(const struct repo *r, const struct mm_id *id, const struct blob_loc *loc,
+repo_blob_open(struct repo *r, const struct mm_id *id, const struct blob_loc *loc,
 	       const uint8_t *stored, struct buf *out, struct mm_ctx *c)
 {
 	struct buf plain = BUF_INIT;
@@ -281,7 +353,14 @@ repo_blob_open(const struct repo *r, const struct mm_id *id, const struct blob_l
 		size_t z;
 		if ((e = buf_reserve(out, loc->raw_len)) != 0)
 			goto out;
-		z = ZSTD_decompress(out->data, loc->raw_len, plain.data, plain.len);
+		ZSTD_DCtx *d = zcache_take(&r->zd);
+		if (d == NULL && (d = ZSTD_createDCtx()) == NULL) {
+			e = mm_fail(c, MM_ENOMEM, "out of memory");
+			goto out;
+		}
+		z = ZSTD_decompressDCtx(d, out->data, loc->raw_len, plain.data, plain.len);
+		if (zcache_give(&r->zd, d) != 0)
+			ZSTD_freeDCtx(d);
 		if (ZSTD_isError(z) || z != loc->raw_len) {
 			e = mm_fail(c, MM_ECORRUPT, "blob %.16s: does not decompress", hex);
 			goto out;

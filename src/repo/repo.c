@@ -99,7 +99,7 @@ repo_init(const char *location, const char *password, const struct repo_init_opt
 		mm_fail(c, r, "invalid chunker parameters");
 		goto out;
 	}
-	cf.zstd_level = o->zstd_level ? o->zstd_level : 3;
+	cf.zstd_level = o->zstd_level ? o->zstd_level : 1;
 	cf.created_ns = time_now_ns();
 	if ((r = crypto_random(cf.id, sizeof(cf.id))) != 0 ||
 	    (r = crypto_random(k.master, sizeof(k.master))) != 0 ||
@@ -212,6 +212,7 @@ repo_open(const char *location, const char *password, struct repo **out, struct 
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	index_init(&r->idx);
 	pthread_mutex_init(&r->mu, NULL);
+	repo_zcache_init(r);
 	for (int i = 0; i < 2; i++)
 		buf_init(&r->w[i].data, (size_t)REPO_PACK_TARGET * 4 + REPO_BLOB_MAX);
 	if ((e = backend_open(location, &r->be, c)) != 0)
@@ -260,6 +261,7 @@ repo_free(struct repo *r)
 	crypto_keys_wipe(&r->keys);
 	mm_wipe(&r->gear, sizeof(r->gear));
 	pthread_mutex_destroy(&r->mu);
+	repo_zcache_release(r);
 	backend_free(r->be);
 	free(r);
 }

@@ -229,6 +229,15 @@ struct pack_writer {
 	uint32_t packno; /* slot reserved in the index for this pack */
 };
 
+/* zstd contexts are costly to create (their tables are allocated and
+ * cleared): workers borrow one from here and give it back. */
+#define REPO_ZCACHE_MAX 64
+struct zcache {
+	pthread_mutex_t mu;
+	void *c[REPO_ZCACHE_MAX];
+	size_t n;
+};
+
 struct repo {
 	struct backend *be;
 	struct repo_config cfg;
@@ -244,12 +253,13 @@ struct repo {
 	char lock_name[65];
 	int64_t lock_time_ns;
 	struct lock_info lock;
+	struct zcache zc, zd; /* compression and decompression contexts */
 };
 
 struct repo_init_opts {
 	const char *key_name;  /* e.g. the administrator's name */
 	struct chunker_params chunker; /* zero: defaults */
-	int zstd_level;        /* 0: 3 */
+	int zstd_level;        /* 0: 1 */
 	int fast_kdf;          /* test suites only */
 };
 
@@ -278,8 +288,8 @@ int repo_load_index(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
 void repo_blob_id(const struct repo *r, const void *p, size_t n, struct mm_id *out);
 /* Thread-safe: is this blob known (in the index or in a pack being written)? */
 int repo_blob_known(struct repo *r, const struct mm_id *id);
-/* Compress (when it pays) and encrypt. Pure; any thread. */
-int repo_blob_seal(const struct repo *r, enum blob_type t, const struct mm_id *id,
+/* Compress (when it pays) and encrypt. Any thread. */
+int repo_blob_seal(struct repo *r, enum blob_type t, const struct mm_id *id,
 		   const void *p, size_t n, struct sealed_blob *out) MM_MUST_CHECK;
 void sealed_blob_release(struct sealed_blob *s);
 /* Thread-safe: add a sealed blob to the pack of its type unless already
@@ -293,7 +303,7 @@ int repo_blob_save(struct repo *r, enum blob_type t, const void *p, size_t n,
 int repo_flush(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
 
 /* Decrypt, decompress and verify a blob whose stored bytes are at hand. */
-int repo_blob_open(const struct repo *r, const struct mm_id *id, const struct blob_loc *loc,
+int repo_blob_open(struct repo *r, const struct mm_id *id, const struct blob_loc *loc,
 		   const uint8_t *stored, struct buf *out, struct mm_ctx *c) MM_MUST_CHECK;
 /* Read a blob through the index: MM_ENOENT if unknown, MM_EAUTH if altered. */
 int repo_blob_read(struct repo *r, const struct mm_id *id, struct buf *out,

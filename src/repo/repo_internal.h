@@ -6,4 +6,8 @@
 char *repo_hostname(void);
 char *repo_username(void);
 
+/* The zstd context caches of an open repository (blob.c). */
+void repo_zcache_init(struct repo *r);
+void repo_zcache_release(struct repo *r);
+
 #endif
