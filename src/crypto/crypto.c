@@ -210,7 +210,7 @@ crypto_kdf_default(struct kdf_params *p, int fast)
 {
 	p->t_cost = fast ? 1 : 3;
 	p->m_cost_kib = fast ? 256 : 64 * 1024;
-	p->parallelism = 1;
+	p->parallelism = fast ? 1 : 4;
 	return crypto_random(p->salt, sizeof(p->salt));
 }
 

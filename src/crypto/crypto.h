@@ -74,7 +74,7 @@ struct kdf_params {
 	uint32_t parallelism; /* lanes */
 	uint8_t salt[16];
 };
-/* Defaults: t=3, m=64 MiB, p=1 (RFC 9106 second recommendation scale),
+/* Defaults: t=3, m=64 MiB, p=4 (RFC 9106 section 4, second recommended option),
  * fresh random salt. MAMORI_TEST_KDF=1 in the environment of tests lowers
  * memory to 256 KiB and t to 1 so test suites stay fast — read by the CLI, not here. */
 int crypto_kdf_default(struct kdf_params *p, int fast) MM_MUST_CHECK;

@@ -310,6 +310,34 @@ node_read_xattrs(struct bk *b, struct node *n, const char *path)
 	return 0;
 }
 
+/* The parent snapshot's node describes the same, unchanged inode. */
+static int
+same_inode_state(const struct node *p, const struct node *n)
+{
+	return p != NULL && p->type == n->type && p->mtime_ns == n->mtime_ns &&
+	       p->ctime_ns == n->ctime_ns && p->inode == n->inode && p->size == n->size;
+}
+
+static int
+copy_xattrs(struct node *n, const struct node *p)
+{
+	if (p->nxattrs == 0)
+		return 0;
+	if ((n->xattrs = calloc(p->nxattrs, sizeof(*n->xattrs))) == NULL)
+		return MM_ENOMEM;
+	for (size_t i = 0; i < p->nxattrs; i++) {
+		struct xattr *x = &n->xattrs[i];
+		n->nxattrs = i + 1;
+		x->name = strdup(p->xattrs[i].name);
+		x->value = malloc(p->xattrs[i].len ? p->xattrs[i].len : 1);
+		if (!x->name || !x->value)
+			return MM_ENOMEM;
+		memcpy(x->value, p->xattrs[i].value, p->xattrs[i].len);
+		x->len = p->xattrs[i].len;
+	}
+	return 0;
+}
+
 /* ---- files -------------------------------------------------------------- */
 
 static int
@@ -617,12 +645,19 @@ bk_save_entry(struct bk *b, struct tree *t, const char *dir, const char *name,
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (node_fill_stat(b, n, name, &st) != 0 || node_read_xattrs(b, n, path) != 0) {
+	if (node_fill_stat(b, n, name, &st) != 0) {
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (ptree != NULL)
 		parent = tree_find(ptree, n->name, n->name_len);
+	/* Setting an xattr changes ctime: with ctime (and the rest) as in the
+	 * parent snapshot, its xattrs are still right and need no syscall. */
+	if (same_inode_state(parent, n) ? copy_xattrs(n, parent) != 0
+					: node_read_xattrs(b, n, path) != 0) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
 	switch (n->type) {
 	case NODE_FILE:
 		e = save_file(b, n, path, parent, c);
@@ -641,8 +676,7 @@ bk_save_entry(struct bk *b, struct tree *t, const char *dir, const char *name,
 	 * each nightly run would otherwise rewrite every tree (find, updatedb
 	 * and readers touch atimes). atime is taken anew when anything else
 	 * about the entry changed. */
-	if (parent != NULL && parent->type == n->type && parent->mtime_ns == n->mtime_ns &&
-	    parent->ctime_ns == n->ctime_ns && parent->inode == n->inode)
+	if (same_inode_state(parent, n))
 		n->atime_ns = parent->atime_ns;
 	bk_progress(b, path, 0);
 out:

@@ -199,6 +199,7 @@ test_kdf(void **state)
 	assert_int_equal(crypto_kdf_default(&p, 0), 0);
 	assert_int_equal(p.m_cost_kib, 64 * 1024);
 	assert_int_equal(p.t_cost, 3);
+	assert_int_equal(p.parallelism, 4);
 }
 
 static void
