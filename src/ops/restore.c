@@ -21,6 +21,8 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 
 #include "ops/ops.h"
 
@@ -143,12 +145,24 @@ join_rel(const char *dir, const char *name)
 }
 
 /* Open the directory at a relative path ("/a/b") below rootfd without
- * following any symlink. */
+ * following any symlink. openat2 does it in one call, the kernel refusing
+ * any symlink and any escape; older kernels walk component by component. */
 static int
 open_rel_dir(int rootfd, const char *rel)
 {
-	char *copy = strdup(rel), *save = NULL, *part;
-	int fd = dup(rootfd), next;
+	struct open_how how;
+	char *copy, *save = NULL, *part;
+	int fd, next;
+	long r;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	r = syscall(SYS_openat2, rootfd, rel[0] == '/' ? rel + 1 : rel, &how, sizeof(how));
+	if (r >= 0 || (errno != ENOSYS && errno != EPERM && errno != EAGAIN))
+		return (int)r; /* EPERM: a seccomp filter may refuse openat2; EAGAIN: a concurrent rename */
+	copy = strdup(rel);
+	fd = dup(rootfd);
 
 	if (copy == NULL || fd < 0) {
 		free(copy);
@@ -325,9 +339,17 @@ write_sparse(int fd, const uint8_t *p, size_t n, struct mm_ctx *c)
 		size_t run = 0;
 
 		if (all_zero(p + off, len)) {
-			if (lseek(fd, (off_t)len, SEEK_CUR) < 0)
+			size_t hole = len;
+			/* One seek for a whole run of zero blocks. */
+			while (off + hole < n) {
+				size_t l = n - off - hole < HOLE_BLOCK ? n - off - hole : HOLE_BLOCK;
+				if (!all_zero(p + off + hole, l))
+					break;
+				hole += l;
+			}
+			if (lseek(fd, (off_t)hole, SEEK_CUR) < 0)
 				return mm_fail_errno(c, errno, "seek");
-			off += len;
+			off += hole;
 			continue;
 		}
 		/* A run of non-zero blocks goes out in one write. */
@@ -383,11 +405,17 @@ file_job_run(void *arg)
 	struct mm_ctx c = MM_CTX_INIT;
 	int fd = -1, err;
 
-	if ((err = clear_entry(j->dirfd, j->name)) != 0) {
-		rs_warn(j->s, 1, "%s: cannot replace the existing entry: %s", j->path, strerror(err));
-		goto out;
-	}
 	fd = openat(j->dirfd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* Something is there (a file, a planted symlink): replace it. */
+		if ((err = clear_entry(j->dirfd, j->name)) != 0) {
+			rs_warn(j->s, 1, "%s: cannot replace the existing entry: %s", j->path,
+				strerror(err));
+			goto out;
+		}
+		fd = openat(j->dirfd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+	}
 	if (fd < 0) {
 		rs_warn(j->s, 1, "%s: cannot create: %s", j->path, strerror(errno));
 		goto out;
