@@ -26,6 +26,7 @@ test: test-deps
 	cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
+	@scripts/install-deps --bench
 	@bench/run $(BUILD)/mamori
 
 clean:

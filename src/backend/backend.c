@@ -167,3 +167,68 @@ backend_free(struct backend *be)
 		return;
 	be->ops->free(be);
 }
+
+/* ---- uploads ------------------------------------------------------------ */
+
+int
+backend_upload_begin(struct backend *be, enum obj_type t, struct backend_upload **out,
+		     struct mm_ctx *c)
+{
+	struct backend_upload *u;
+	int r;
+
+	*out = NULL;
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	u->be = be;
+	u->type = t;
+	u->fd = -1;
+	buf_init(&u->mem, MM_BUF_DEFAULT_MAX);
+	if (be->ops->upload_begin != NULL && (r = be->ops->upload_begin(be, u, c)) != 0) {
+		free(u);
+		return r;
+	}
+	*out = u;
+	return 0;
+}
+
+int
+backend_upload_append(struct backend_upload *u, const void *p, size_t n, struct mm_ctx *c)
+{
+	int r;
+
+	if (u->be->ops->upload_append != NULL)
+		r = u->be->ops->upload_append(u, p, n, c);
+	else if ((r = buf_append(&u->mem, p, n)) != 0)
+		r = mm_fail(c, r, "object too large to hold in memory");
+	if (r == 0)
+		u->size += n;
+	return r;
+}
+
+int
+backend_upload_commit(struct backend_upload *u, const char *name, struct mm_ctx *c)
+{
+	int r;
+
+	if (u->be->ops->upload_commit != NULL) {
+		r = u->be->ops->upload_commit(u, name, c);
+	} else {
+		r = u->be->ops->write(u->be, u->type, name, u->mem.data, u->mem.len, c);
+		if (r == 0)
+			buf_release(&u->mem);
+	}
+	backend_upload_abort(u); /* frees what is left */
+	return r;
+}
+
+void
+backend_upload_abort(struct backend_upload *u)
+{
+	if (u == NULL)
+		return;
+	if (u->be->ops->upload_abort != NULL)
+		u->be->ops->upload_abort(u);
+	buf_release(&u->mem);
+	free(u);
+}

@@ -22,6 +22,7 @@ enum obj_type {
 };
 
 struct backend;
+struct backend_upload;
 
 /* Called for each object by list; a non-zero return stops and is returned. */
 typedef int (*backend_list_cb)(const char *name, uint64_t size, void *arg);
@@ -41,6 +42,14 @@ struct backend_ops {
 		      struct mm_ctx *c);
 	int (*list)(struct backend *be, enum obj_type t, backend_list_cb cb,
 		    void *arg, struct mm_ctx *c);
+	/* Optional: stream an object whose name is known only at the end (a
+	 * pack, named by its hash). Without them, the generic code holds the
+	 * bytes in memory and calls write at commit. */
+	int (*upload_begin)(struct backend *be, struct backend_upload *u, struct mm_ctx *c);
+	int (*upload_append)(struct backend_upload *u, const void *p, size_t n,
+			     struct mm_ctx *c);
+	int (*upload_commit)(struct backend_upload *u, const char *name, struct mm_ctx *c);
+	void (*upload_abort)(struct backend_upload *u);
 	/* Create the layout of a new repository; MM_EEXIST if one is there. */
 	int (*create)(struct backend *be, struct mm_ctx *c);
 	void (*free)(struct backend *be);
@@ -55,6 +64,26 @@ struct backend {
  * Open the backend for a repository location: a plain path (or "local:PATH")
  * is a directory on this machine; "mem:" an in-memory store (tests).
  */
+/* An object being uploaded piece by piece; visible (atomically, durably)
+ * only after commit. */
+struct backend_upload {
+	struct backend *be;
+	enum obj_type type;
+	uint64_t size; /* bytes appended so far */
+	struct buf mem; /* generic: the bytes, for backends that cannot stream */
+	int fd;         /* local: the temporary file */
+	char *tmp;      /* local: its path */
+};
+int backend_upload_begin(struct backend *be, enum obj_type t, struct backend_upload **out,
+			 struct mm_ctx *c) MM_MUST_CHECK;
+int backend_upload_append(struct backend_upload *u, const void *p, size_t n,
+			  struct mm_ctx *c) MM_MUST_CHECK;
+/* Store the object under name; frees u whatever the outcome. */
+int backend_upload_commit(struct backend_upload *u, const char *name,
+			  struct mm_ctx *c) MM_MUST_CHECK;
+/* Drop an upload: nothing of it stays. NULL is a no-op. */
+void backend_upload_abort(struct backend_upload *u);
+
 int backend_open(const char *location, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
 int backend_local_open(const char *path, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
 int backend_mem_open(struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;

@@ -458,12 +458,104 @@ local_free(struct backend *be)
 	free(lb);
 }
 
+/* ---- uploads: a temporary file in the type's folder, renamed at commit.
+ * Its name starts with '.', which listing skips; one left by a killed run
+ * is garbage that prune removes. */
+
+static int
+local_upload_begin(struct backend *be, struct backend_upload *u, struct mm_ctx *c)
+{
+	struct local_be *lb = local_of(be);
+	char *dir = NULL;
+	int r;
+
+	if ((r = ensure_subdir(lb->root, backend_type_dir(u->type), c)) != 0)
+		return r;
+	if ((dir = path_join(lb->root, backend_type_dir(u->type))) == NULL ||
+	    (u->tmp = path_join(dir, ".upload-XXXXXX")) == NULL) {
+		r = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((u->fd = mkostemp(u->tmp, O_CLOEXEC)) < 0) {
+		r = mm_fail_errno(c, errno, "cannot create a file in %s", dir);
+		free(u->tmp);
+		u->tmp = NULL;
+		goto out;
+	}
+	r = 0;
+out:
+	free(dir);
+	return r;
+}
+
+static int
+local_upload_append(struct backend_upload *u, const void *p, size_t n, struct mm_ctx *c)
+{
+	int r = write_full(u->fd, p, n);
+
+	return r == 0 ? 0 : mm_fail_errno(c, -r, "write %s", u->tmp);
+}
+
+static int
+local_upload_commit(struct backend_upload *u, const char *name, struct mm_ctx *c)
+{
+	struct local_be *lb = local_of(u->be);
+	char *path = NULL, *dir = NULL;
+	int r;
+
+	if ((r = obj_full_path(lb, u->type, name, &path, c)) != 0 ||
+	    (r = ensure_obj_dir(lb, u->type, name, c)) != 0)
+		goto out;
+	if (fsync(u->fd) != 0) {
+		r = mm_fail_errno(c, errno, "fsync %s", u->tmp);
+		goto out;
+	}
+	r = close(u->fd);
+	u->fd = -1;
+	if (r != 0) {
+		r = mm_fail_errno(c, errno, "close %s", u->tmp);
+		goto out;
+	}
+	if (rename(u->tmp, path) != 0) {
+		r = mm_fail_errno(c, errno, "rename to %s", path);
+		goto out;
+	}
+	free(u->tmp);
+	u->tmp = NULL; /* renamed: nothing to unlink */
+	if ((dir = strdup(path)) == NULL) {
+		r = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	*strrchr(dir, '/') = '\0';
+	r = fsync_dir(dir, c);
+out:
+	free(dir);
+	free(path);
+	return r;
+}
+
+static void
+local_upload_abort(struct backend_upload *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+	if (u->tmp != NULL)
+		unlink(u->tmp);
+	free(u->tmp);
+	u->tmp = NULL;
+}
+
 static const struct backend_ops local_ops = {
 	.write = local_write,
 	.read = local_read,
 	.stat = local_stat,
 	.remove = local_remove,
 	.list = local_list,
+	.upload_begin = local_upload_begin,
+	.upload_append = local_upload_append,
+	.upload_commit = local_upload_commit,
+	.upload_abort = local_upload_abort,
 	.create = local_create,
 	.free = local_free,
 };

@@ -206,7 +206,7 @@ cat_index(const struct repo *r)
 	json_key(&j, "entries");
 	json_arr_begin(&j);
 	for (size_t i = 0; i < ix->n; i++) {
-		const struct index_entry *e = &ix->entries[i];
+		const struct index_entry *e = index_entry_at(ix, i);
 		json_obj_begin(&j);
 		hex_encode(e->id.b, MM_ID_LEN, hex);
 		json_kv_str(&j, "id", hex);

@@ -3,6 +3,10 @@
  * whose size, mtime, ctime and inode are unchanged, chunk the rest and hand
  * each chunk to the thread pool (ID, compression, encryption, pack), then
  * write trees bottom-up, flush packs and index, and only then the snapshot.
+ *
+ * The walk never waits for a folder's chunks: a folder's tree is written
+ * by whichever thread finishes its last piece (chunk or subfolder), so the
+ * walk keeps the workers fed across thousands of small folders.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +39,7 @@
 #define BATCH_ITEMS 64
 
 struct chunk_item {
+	struct pdir *owner; /* the folder whose tree waits for this chunk */
 	struct mm_id *slot; /* where the ID goes, in the file's node */
 	uint8_t *data;
 	size_t len;
@@ -46,8 +51,9 @@ struct chunk_job {
 	struct chunk_item it[BATCH_ITEMS];
 };
 
-static void
-bk_set_error(struct bk *b, int e, const struct mm_ctx *c)
+/* The first error wins; everything still queued is then dropped. */
+void
+bk_fail(struct bk *b, int e, const struct mm_ctx *c)
 {
 	pthread_mutex_lock(&b->mu);
 	if (b->err == 0) {
@@ -55,6 +61,7 @@ bk_set_error(struct bk *b, int e, const struct mm_ctx *c)
 		b->errctx = *c;
 	}
 	pthread_mutex_unlock(&b->mu);
+	atomic_store(&b->failed, 1);
 }
 
 static int
@@ -75,6 +82,97 @@ chunk_save(struct bk *b, struct chunk_item *it, struct mm_ctx *c)
 	return e;
 }
 
+/* ---- folders whose trees wait for their pieces -------------------------- */
+
+static struct pdir *
+pdir_new(struct pdir *up, size_t slot)
+{
+	struct pdir *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->up = up;
+	p->slot = slot;
+	atomic_init(&p->pending, 1); /* the walk's own reference */
+	if (up != NULL)
+		atomic_fetch_add(&up->pending, 1);
+	return p;
+}
+
+/* The node for a new entry of p: the walk adds while workers may be writing
+ * finished subfolders' IDs into the same array. */
+static struct node *
+pdir_add(struct bk *b, struct pdir *p, size_t *slot)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&b->tree_mu);
+	n = tree_add(&p->t);
+	*slot = p->t.n - 1;
+	pthread_mutex_unlock(&b->tree_mu);
+	return n;
+}
+
+/* Drop a reference; the last one writes the folder's tree, hands its ID to
+ * the folder above and drops that one's reference in turn (a loop, not a
+ * recursion: folders nest 10,000 deep). A top folder is left to its
+ * caller. */
+static void
+pdir_put(struct bk *b, struct pdir *p)
+{
+	while (p != NULL && atomic_fetch_sub(&p->pending, 1) == 1 && p->up != NULL) {
+		struct pdir *up = p->up;
+		struct mm_id id = { 0 };
+		struct mm_ctx c = MM_CTX_INIT;
+		int e;
+
+		if (!atomic_load(&b->failed) && (e = repo_tree_save(b->r, &p->t, &id, &c)) != 0)
+			bk_fail(b, e, &c);
+		pthread_mutex_lock(&b->tree_mu);
+		up->t.nodes[p->slot].subtree = id;
+		pthread_mutex_unlock(&b->tree_mu);
+		tree_release(&p->t);
+		free(p);
+		p = up;
+	}
+}
+
+struct pdir *
+bk_top_new(void)
+{
+	return pdir_new(NULL, 0);
+}
+
+struct tree *
+bk_top_tree(struct pdir *top)
+{
+	return &top->t;
+}
+
+int
+bk_top_finish(struct bk *b, struct pdir *top, struct mm_id *id, struct mm_ctx *c)
+{
+	int e;
+
+	if (top == NULL)
+		return 0;
+	if ((e = bk_flush_batch(b, 1, c)) != 0)
+		bk_fail(b, e, c);
+	pdir_put(b, top);
+	pool_wait(b->pool);
+	if (atomic_load(&b->failed)) {
+		pthread_mutex_lock(&b->mu);
+		e = b->err;
+		*c = b->errctx;
+		pthread_mutex_unlock(&b->mu);
+	} else if (id != NULL) {
+		e = repo_tree_save(b->r, &top->t, id, c);
+	}
+	tree_release(&top->t);
+	free(top);
+	return e;
+}
+
 static void
 chunk_job_run(void *arg)
 {
@@ -85,10 +183,10 @@ chunk_job_run(void *arg)
 
 	for (size_t i = 0; i < j->n; i++) {
 		if (!atomic_load(&b->failed) && (e = chunk_save(b, &j->it[i], &c)) != 0) {
-			atomic_store(&b->failed, 1);
-			bk_set_error(b, e, &c);
+			bk_fail(b, e, &c);
 		}
 		free(j->it[i].data);
+		pdir_put(b, j->it[i].owner);
 	}
 	free(j);
 }
@@ -99,8 +197,10 @@ job_submit(struct bk *b, struct chunk_job *j, struct mm_ctx *c)
 	int e;
 
 	if ((e = pool_submit(b->pool, chunk_job_run, j)) != 0) {
-		for (size_t i = 0; i < j->n; i++)
+		for (size_t i = 0; i < j->n; i++) {
 			free(j->it[i].data);
+			pdir_put(b, j->it[i].owner);
+		}
 		free(j);
 		return mm_fail(c, e, "cannot queue work");
 	}
@@ -125,18 +225,21 @@ bk_flush_batch(struct bk *b, int run_here, struct mm_ctx *c)
 }
 
 static int
-submit_chunk(struct bk *b, struct mm_id *slot, const uint8_t *p, size_t n, struct mm_ctx *c)
+submit_chunk(struct bk *b, struct pdir *owner, struct mm_id *slot, const uint8_t *p, size_t n,
+	     struct mm_ctx *c)
 {
-	struct chunk_item it = { slot, malloc(n ? n : 1), n };
+	struct chunk_item it = { owner, slot, malloc(n ? n : 1), n };
 	struct chunk_job *j;
 	int e;
 
 	if (it.data == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	memcpy(it.data, p, n);
+	atomic_fetch_add(&owner->pending, 1);
 	if (n >= BATCH_SMALL) {
 		if ((j = calloc(1, sizeof(*j))) == NULL) {
 			free(it.data);
+			pdir_put(b, owner);
 			return mm_fail(c, MM_ENOMEM, "out of memory");
 		}
 		j->b = b;
@@ -145,6 +248,7 @@ submit_chunk(struct bk *b, struct mm_id *slot, const uint8_t *p, size_t n, struc
 	}
 	if (b->batch == NULL && (b->batch = calloc(1, sizeof(*b->batch))) == NULL) {
 		free(it.data);
+		pdir_put(b, owner);
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	}
 	j = b->batch;
@@ -371,7 +475,8 @@ file_mark_error(struct bk *b, struct node *n, const char *path, int err)
 
 /* Read, chunk and queue a file; slots for the IDs are in n->content. */
 static int
-file_chunk(struct bk *b, struct node *n, const char *path, int fd, struct mm_ctx *c)
+file_chunk(struct bk *b, struct pdir *pd, struct node *n, const char *path, int fd,
+	   struct mm_ctx *c)
 {
 	const struct chunker_params *cp = &b->r->cfg.chunker;
 	size_t cap = n->size / cp->min_size + 2, have = 0;
@@ -407,7 +512,7 @@ file_chunk(struct bk *b, struct node *n, const char *path, int fd, struct mm_ctx
 			n->flags |= NODE_F_CHANGED;
 			break;
 		}
-		if ((e = submit_chunk(b, &n->content[n->ncontent], b->win, cut, c)) != 0)
+		if ((e = submit_chunk(b, pd, &n->content[n->ncontent], b->win, cut, c)) != 0)
 			return e;
 		n->ncontent++;
 		if ((e = repo_lock_refresh(b->r, c)) != 0)
@@ -422,8 +527,8 @@ file_chunk(struct bk *b, struct node *n, const char *path, int fd, struct mm_ctx
 }
 
 static int
-save_file(struct bk *b, struct node *n, const char *path, const struct node *parent,
-	  struct mm_ctx *c)
+save_file(struct bk *b, struct pdir *pd, struct node *n, const char *path,
+	  const struct node *parent, struct mm_ctx *c)
 {
 	struct stat st;
 	int fd, e;
@@ -445,7 +550,7 @@ save_file(struct bk *b, struct node *n, const char *path, const struct node *par
 		return 0;
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	e = file_chunk(b, n, path, fd, c);
+	e = file_chunk(b, pd, n, path, fd, c);
 	if (e == 0 && fstat(fd, &st) == 0 &&
 	    (ts_ns(&st.st_mtim) != n->mtime_ns || (uint64_t)st.st_size != n->size))
 		n->flags |= NODE_F_CHANGED;
@@ -571,15 +676,14 @@ save_symlink(struct bk *b, struct node *n, const char *path, struct mm_ctx *c)
 	return 0;
 }
 
-/* Save the directory at path into n->subtree, walking its entries. */
 int
-bk_save_dir(struct bk *b, struct node *n, const char *path, const struct node *parent,
-	 struct mm_ctx *c)
+bk_walk_dir(struct bk *b, struct pdir *pd, struct node *n, const char *path,
+	    const struct node *parent, struct mm_ctx *c)
 {
-	struct tree t = TREE_INIT, pt = TREE_INIT;
+	struct tree pt = TREE_INIT;
 	char **names = NULL;
 	size_t nnames = 0;
-	int derr = 0, e;
+	int derr = 0, e = 0;
 
 	b->sum.dirs++;
 	if (parent != NULL && parent->type == NODE_DIR) {
@@ -598,32 +702,43 @@ bk_save_dir(struct bk *b, struct node *n, const char *path, const struct node *p
 		b->sum.errors++;
 	}
 	for (size_t i = 0; i < nnames; i++)
-		if ((e = bk_save_entry(b, &t, path, names[i], &pt, c)) != 0)
+		if ((e = bk_save_entry(b, pd, path, names[i], &pt, c)) != 0)
 			goto out;
-	/* The workers fill the IDs of this directory's files: wait for them. */
-	if ((e = bk_flush_batch(b, 1, c)) != 0)
-		goto out;
-	pool_wait(b->pool);
 	if (atomic_load(&b->failed)) {
 		e = b->err;
 		*c = b->errctx;
 		goto out;
 	}
 	/* Keep the lock fresh so no one takes it for a dead process's. */
-	if ((e = repo_lock_refresh(b->r, c)) != 0)
-		goto out;
-	e = repo_tree_save(b->r, &t, &n->subtree, c);
+	e = repo_lock_refresh(b->r, c);
 out:
 	free_names(names, nnames);
-	tree_release(&t);
 	tree_release(&pt);
 	return e;
 }
 
-int
-bk_save_entry(struct bk *b, struct tree *t, const char *dir, const char *name,
-	   const struct tree *ptree, struct mm_ctx *c)
+/* Walk the folder of node `slot` of pd; its tree is written once its last
+ * chunk and subfolder are done. */
+static int
+save_dir(struct bk *b, struct pdir *pd, size_t slot, struct node *n, const char *path,
+	 const struct node *parent, struct mm_ctx *c)
 {
+	struct pdir *sub = pdir_new(pd, slot);
+	int e;
+
+	if (sub == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	if ((e = bk_walk_dir(b, sub, n, path, parent, c)) != 0)
+		bk_fail(b, e, c); /* its tree must not be written */
+	pdir_put(b, sub);
+	return e;
+}
+
+int
+bk_save_entry(struct bk *b, struct pdir *pd, const char *dir, const char *name,
+	      const struct tree *ptree, struct mm_ctx *c)
+{
+	size_t slot;
 	char *path = path_join(dir, name);
 	const struct node *parent = NULL;
 	struct node *n;
@@ -641,7 +756,7 @@ bk_save_entry(struct bk *b, struct tree *t, const char *dir, const char *name,
 		}
 		goto out;
 	}
-	if ((n = tree_add(t)) == NULL) {
+	if ((n = pdir_add(b, pd, &slot)) == NULL) {
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -660,10 +775,10 @@ bk_save_entry(struct bk *b, struct tree *t, const char *dir, const char *name,
 	}
 	switch (n->type) {
 	case NODE_FILE:
-		e = save_file(b, n, path, parent, c);
+		e = save_file(b, pd, n, path, parent, c);
 		break;
 	case NODE_DIR:
-		e = bk_save_dir(b, n, path, parent, c);
+		e = save_dir(b, pd, slot, n, path, parent, c);
 		break;
 	case NODE_SYMLINK:
 		e = save_symlink(b, n, path, c);

@@ -307,7 +307,7 @@ check_packs(struct checker *k, struct mm_ctx *c)
 	if (ix->npacks > 0 && (need = calloc(ix->npacks, sizeof(*need))) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	for (size_t i = 0; i < ix->n; i++) {
-		const struct index_entry *en = &ix->entries[i];
+		const struct index_entry *en = index_entry_at(ix, i);
 		uint32_t p = en->pack & 0x7fffffffu;
 		uint64_t end = (uint64_t)en->offset + en->length;
 		if (p < ix->npacks && end > need[p])

@@ -87,15 +87,19 @@ vdir_cmp(const void *a, const void *b)
 }
 
 static int save_vdir(struct bk *b, struct vdir *v, const char *path, const struct tree *ptree,
-		     struct tree *t, struct mm_ctx *c);
+		     struct pdir *pd, struct mm_ctx *c);
 
+/* A folder above the backed-up paths: few of them, each waited for. */
 static int
 save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree *ptree,
-	      struct tree *t, struct mm_ctx *c)
+	      struct pdir *pd, struct mm_ctx *c)
 {
-	struct tree sub = TREE_INIT, psub = TREE_INIT;
+	struct tree psub = TREE_INIT, *t = bk_top_tree(pd);
+	struct pdir *sub = NULL;
 	const struct node *pn;
 	struct node *n;
+	struct mm_id id;
+	size_t slot;
 	char *kpath;
 	struct stat st;
 	int e;
@@ -106,7 +110,7 @@ save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree 
 		if (lstat(kpath, &st) == 0)
 			b->top_dev = st.st_dev;
 		free(kpath);
-		return bk_save_entry(b, t, path, k->name, ptree, c);
+		return bk_save_entry(b, pd, path, k->name, ptree, c);
 	}
 	if ((kpath = path_join(path, k->name)) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
@@ -114,6 +118,7 @@ save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree 
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
+	slot = t->n - 1;
 	if ((e = bk_save_virtual_dir(b, n, kpath, c)) != 0)
 		goto out;
 	pn = tree_find(ptree, (const uint8_t *)k->name, strlen(k->name));
@@ -122,18 +127,15 @@ save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree 
 		if (repo_tree_load(b->r, &pn->subtree, &psub, &ignore) != 0)
 			tree_release(&psub);
 	}
-	if ((e = save_vdir(b, k, kpath, &psub, &sub, c)) != 0 ||
-	    (e = bk_flush_batch(b, 1, c)) != 0)
-		goto out;
-	pool_wait(b->pool);
-	if (atomic_load(&b->failed)) {
-		e = b->err;
-		*c = b->errctx;
+	if ((sub = bk_top_new()) == NULL) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
-	e = repo_tree_save(b->r, &sub, &n->subtree, c);
+	if ((e = save_vdir(b, k, kpath, &psub, sub, c)) != 0)
+		bk_fail(b, e, c);
+	if ((e = bk_top_finish(b, sub, &id, c)) == 0)
+		t->nodes[slot].subtree = id;
 out:
-	tree_release(&sub);
 	tree_release(&psub);
 	free(kpath);
 	return e;
@@ -141,14 +143,14 @@ out:
 
 static int
 save_vdir(struct bk *b, struct vdir *v, const char *path, const struct tree *ptree,
-	  struct tree *t, struct mm_ctx *c)
+	  struct pdir *pd, struct mm_ctx *c)
 {
 	int e;
 
 	if (v->nkids > 1)
 		qsort(v->kids, v->nkids, sizeof(*v->kids), vdir_cmp);
 	for (size_t i = 0; i < v->nkids; i++)
-		if ((e = save_vdir_kid(b, &v->kids[i], path, ptree, t, c)) != 0)
+		if ((e = save_vdir_kid(b, &v->kids[i], path, ptree, pd, c)) != 0)
 			return e;
 	return 0;
 }
@@ -290,13 +292,14 @@ static int
 build_root(struct bk *b, struct snapshot *s, const struct mm_id *ptree_id, struct mm_ctx *c)
 {
 	struct vdir root = { 0 };
-	struct tree t = TREE_INIT, pt = TREE_INIT;
+	struct tree pt = TREE_INIT;
+	struct pdir *top = NULL;
 	int e = 0;
 
 	for (size_t i = 0; i < s->npaths && e == 0; i++)
 		e = vdir_add(&root, s->paths[i]);
-	if (e != 0) {
-		e = mm_fail(c, e, "out of memory");
+	if (e != 0 || (top = bk_top_new()) == NULL) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (ptree_id != NULL) {
@@ -310,26 +313,23 @@ build_root(struct bk *b, struct snapshot *s, const struct mm_id *ptree_id, struc
 		struct stat st;
 
 		if (lstat("/", &st) == 0)
-			b->top_dev = st.st_dev;
+			b->top_dev = rn.dev = st.st_dev;
 		pn.type = NODE_DIR;
 		if (ptree_id != NULL)
 			pn.subtree = *ptree_id;
-		e = bk_save_dir(b, &rn, "/", ptree_id ? &pn : NULL, c);
-		s->tree = rn.subtree;
-		goto out;
+		e = bk_walk_dir(b, top, &rn, "/", ptree_id ? &pn : NULL, c);
+	} else {
+		e = save_vdir(b, &root, "/", &pt, top, c);
 	}
-	if ((e = save_vdir(b, &root, "/", &pt, &t, c)) != 0 ||
-	    (e = bk_flush_batch(b, 1, c)) != 0)
-		goto out;
-	pool_wait(b->pool);
-	if (atomic_load(&b->failed)) {
-		e = b->err;
-		*c = b->errctx;
-		goto out;
-	}
-	e = repo_tree_save(b->r, &t, &s->tree, c);
+	if (e != 0)
+		bk_fail(b, e, c);
+	e = bk_top_finish(b, top, &s->tree, c);
+	top = NULL;
 out:
-	tree_release(&t);
+	if (top != NULL) {
+		struct mm_ctx ignore = MM_CTX_INIT;
+		(void)bk_top_finish(b, top, NULL, &ignore);
+	}
 	tree_release(&pt);
 	vdir_release(&root);
 	return e;
@@ -348,6 +348,7 @@ ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, st
 	b.o = o;
 	b.t0 = time_mono();
 	pthread_mutex_init(&b.mu, NULL);
+	pthread_mutex_init(&b.tree_mu, NULL);
 	if ((e = snapshot_prepare(o, &s, c)) != 0)
 		goto out;
 	if ((have_parent = find_parent(r, &s, &ptree, &s.parent, c)) < 0) {
@@ -389,5 +390,6 @@ out:
 	snapshot_release(&s);
 	free(b.win);
 	pthread_mutex_destroy(&b.mu);
+	pthread_mutex_destroy(&b.tree_mu);
 	return e;
 }

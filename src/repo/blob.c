@@ -171,50 +171,154 @@ repo_blob_known(struct repo *r, const struct mm_id *id)
 	return known;
 }
 
-/* Finish the pack of writer w: header, trailer, name, durable write. Its
- * blobs were indexed under a reserved pack number when they were added;
- * the pack's name fills that slot now. */
+/*
+ * Pack writers. Each putter checks a writer out, so blobs go into packs
+ * without a global lock: only the index (which dedups and reserves the
+ * blob's place) is touched under mu. A writer streams its pack to the
+ * backend through a small buffer and hashes it as it goes; a full pack is
+ * sealed, named and committed by the thread that filled it.
+ */
+#define WRITER_BUF (1024u * 1024)
+
 static int
-pack_finish(struct repo *r, struct pack_writer *w, struct mm_ctx *c)
+writer_open(struct repo *r, struct pack_writer *w, struct mm_ctx *c)
 {
-	struct buf hdr = BUF_INIT;
-	size_t hdr_start;
-	uint8_t sum[32];
-	char name[65];
 	int e;
 
-	if (w->n == 0)
-		return 0;
-	if ((e = pack_header_encode(w->entries, w->n, &hdr)) != 0)
-		goto out;
-	hdr_start = w->data.len;
-	if ((e = crypto_seal(r->keys.enc, hdr.data, hdr.len, NULL, 0, &w->data)) != 0 ||
-	    (e = buf_append_u32(&w->data, (uint32_t)(w->data.len - hdr_start))) != 0) {
-		mm_fail(c, e, "cannot seal pack header");
-		goto out;
+	if ((w->hash = crypto_sha256_new()) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	if ((e = backend_upload_begin(r->be, OBJ_PACK, &w->up, c)) != 0) {
+		crypto_sha256_free(w->hash);
+		w->hash = NULL;
 	}
-	crypto_sha256(w->data.data, w->data.len, sum);
-	hex_encode(sum, sizeof(sum), name);
-	if ((e = backend_write(r->be, OBJ_PACK, name, w->data.data, w->data.len, c)) != 0)
-		goto out;
-	memcpy(r->idx.packs[w->packno].b, sum, MM_ID_LEN);
-	r->stored_bytes += w->data.len;
-	w->n = 0;
-	buf_reset(&w->data);
-out:
-	buf_release(&hdr);
 	return e;
 }
 
 static int
-writer_add(struct repo *r, struct pack_writer *w, struct sealed_blob *s, struct mm_ctx *c)
+writer_drain(struct pack_writer *w, struct mm_ctx *c)
 {
-	static const struct mm_id unnamed;
-	struct blob_loc loc;
 	int e;
 
-	if (w->n == 0 && (e = index_add_pack(&r->idx, &unnamed, &w->packno)) != 0)
-		return mm_fail(c, e, "out of memory");
+	if (w->out.len == 0)
+		return 0;
+	crypto_sha256_update(w->hash, w->out.data, w->out.len);
+	e = backend_upload_append(w->up, w->out.data, w->out.len, c);
+	buf_reset(&w->out);
+	return e;
+}
+
+static int
+writer_append(struct pack_writer *w, const void *p, size_t n, struct mm_ctx *c)
+{
+	int e;
+
+	if (w->out.len + n > WRITER_BUF && (e = writer_drain(w, c)) != 0)
+		return e;
+	if (n >= WRITER_BUF) {
+		crypto_sha256_update(w->hash, p, n);
+		e = backend_upload_append(w->up, p, n, c);
+	} else if ((e = buf_append(&w->out, p, n)) != 0) {
+		e = mm_fail(c, e, "out of memory");
+	}
+	if (e == 0)
+		w->size += n;
+	return e;
+}
+
+static void
+writer_reset(struct pack_writer *w)
+{
+	backend_upload_abort(w->up);
+	w->up = NULL;
+	crypto_sha256_free(w->hash);
+	w->hash = NULL;
+	buf_reset(&w->out);
+	w->n = 0;
+	w->size = 0;
+	w->open = 0;
+}
+
+/* Header, trailer, name, durable commit; then, under mu, the pack's slot in
+ * the index gets its name. Called without mu, on a writer checked out. */
+static int
+writer_finish(struct repo *r, struct pack_writer *w, struct mm_ctx *c)
+{
+	struct buf hdr = BUF_INIT, sealed = BUF_INIT;
+	uint8_t sum[32];
+	char name[65];
+	int e;
+
+	if ((e = pack_header_encode(w->entries, w->n, &hdr)) != 0) {
+		mm_fail(c, e, "cannot encode pack header");
+		goto out;
+	}
+	if ((e = crypto_seal(r->keys.enc, hdr.data, hdr.len, NULL, 0, &sealed)) != 0 ||
+	    (e = buf_append_u32(&sealed, (uint32_t)sealed.len)) != 0) {
+		mm_fail(c, e, "cannot seal pack header");
+		goto out;
+	}
+	if ((e = writer_append(w, sealed.data, sealed.len, c)) != 0 ||
+	    (e = writer_drain(w, c)) != 0)
+		goto out;
+	crypto_sha256_final(w->hash, sum);
+	w->hash = NULL;
+	hex_encode(sum, sizeof(sum), name);
+	e = backend_upload_commit(w->up, name, c);
+	w->up = NULL;
+	if (e != 0)
+		goto out;
+	pthread_mutex_lock(&r->mu);
+	memcpy(r->idx.packs[w->packno].b, sum, MM_ID_LEN);
+	r->stored_bytes += w->size;
+	pthread_mutex_unlock(&r->mu);
+out:
+	writer_reset(w);
+	buf_release(&hdr);
+	buf_release(&sealed);
+	return e;
+}
+
+/* Under mu: a free writer for blobs of type t, waiting if all are busy. */
+static struct pack_writer *
+writer_checkout(struct repo *r, enum blob_type t)
+{
+	for (;;) {
+		struct pack_writer *spare = NULL;
+
+		for (size_t i = 0; i < REPO_WRITERS_MAX; i++) {
+			struct pack_writer *w = &r->writers[i];
+			if (w->busy)
+				continue;
+			if (w->open && w->type == t) {
+				w->busy = 1;
+				return w;
+			}
+			if (!w->open && spare == NULL)
+				spare = w;
+		}
+		if (spare != NULL) {
+			spare->busy = 1;
+			spare->type = t;
+			return spare;
+		}
+		pthread_cond_wait(&r->writer_free, &r->mu);
+	}
+}
+
+static void
+writer_checkin(struct repo *r, struct pack_writer *w, int failed)
+{
+	pthread_mutex_lock(&r->mu);
+	w->busy = 0;
+	if (failed)
+		r->pack_failed = 1;
+	pthread_cond_broadcast(&r->writer_free);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static int
+writer_add_entry(struct pack_writer *w, const struct sealed_blob *s, struct mm_ctx *c)
+{
 	if (w->n == w->cap) {
 		size_t ncap = w->cap ? w->cap * 2 : 64;
 		struct pack_entry *ne = realloc(w->entries, ncap * sizeof(*ne));
@@ -223,19 +327,8 @@ writer_add(struct repo *r, struct pack_writer *w, struct sealed_blob *s, struct 
 		w->entries = ne;
 		w->cap = ncap;
 	}
-	loc.pack = w->packno;
-	loc.offset = (uint32_t)w->data.len;
-	loc.length = (uint32_t)s->data.len;
-	loc.raw_len = s->raw_len;
-	loc.type = s->type;
-	if ((e = buf_append(&w->data, s->data.data, s->data.len)) != 0)
-		return mm_fail(c, e, "pack buffer full");
-	if ((e = index_add(&r->idx, &s->id, &loc, NULL)) != 0) {
-		w->data.len -= s->data.len;
-		return mm_fail(c, e, "out of memory");
-	}
 	w->entries[w->n].type = s->type;
-	w->entries[w->n].length = loc.length;
+	w->entries[w->n].length = (uint32_t)s->data.len;
 	w->entries[w->n].raw_len = s->raw_len;
 	w->entries[w->n].id = s->id;
 	w->n++;
@@ -245,22 +338,44 @@ writer_add(struct repo *r, struct pack_writer *w, struct sealed_blob *s, struct 
 int
 repo_blob_put(struct repo *r, struct sealed_blob *s, int *added, struct mm_ctx *c)
 {
-	struct pack_writer *w = &r->w[s->type == BLOB_TREE];
+	static const struct mm_id unnamed;
+	struct pack_writer *w;
 	struct blob_loc loc;
-	int e = 0;
+	int e = 0, opening;
 
 	*added = 0;
 	pthread_mutex_lock(&r->mu);
-	if (index_find(&r->idx, &s->id, &loc) == 0)
-		goto out;
-	if ((e = writer_add(r, w, s, c)) != 0)
-		goto out;
+	if (index_find(&r->idx, &s->id, &loc) == 0) {
+		pthread_mutex_unlock(&r->mu);
+		return 0;
+	}
+	w = writer_checkout(r, s->type);
+	opening = !w->open;
+	if (opening && (e = index_add_pack(&r->idx, &unnamed, &w->packno)) != 0) {
+		e = mm_fail(c, e, "too many packs");
+		goto unlock;
+	}
+	w->open = 1;
+	loc = (struct blob_loc){ w->packno, (uint32_t)w->size, (uint32_t)s->data.len, s->raw_len,
+				 s->type };
+	/* Indexed now, so a concurrent put of the same blob stops above. */
+	if ((e = index_add(&r->idx, &s->id, &loc, NULL)) != 0) {
+		e = mm_fail(c, e, "out of memory");
+		goto unlock;
+	}
 	r->stored_blobs++;
 	*added = 1;
-	if (w->data.len >= REPO_PACK_TARGET)
-		e = pack_finish(r, w, c);
-out:
+unlock:
 	pthread_mutex_unlock(&r->mu);
+	if (e == 0 && opening)
+		e = writer_open(r, w, c);
+	if (e == 0 && (e = writer_add_entry(w, s, c)) == 0)
+		e = writer_append(w, s->data.data, s->data.len, c);
+	if (e == 0 && w->size >= REPO_PACK_TARGET)
+		e = writer_finish(r, w, c);
+	if (e != 0)
+		writer_reset(w);
+	writer_checkin(r, w, e != 0);
 	return e;
 }
 
@@ -289,8 +404,29 @@ repo_flush(struct repo *r, struct mm_ctx *c)
 	int e = 0;
 
 	pthread_mutex_lock(&r->mu);
-	for (int i = 0; i < 2 && e == 0; i++)
-		e = pack_finish(r, &r->w[i], c);
+	/* Take every writer, so none is filling while its pack is closed. */
+	for (size_t i = 0; i < REPO_WRITERS_MAX; i++) {
+		while (r->writers[i].busy)
+			pthread_cond_wait(&r->writer_free, &r->mu);
+		r->writers[i].busy = 1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	for (size_t i = 0; i < REPO_WRITERS_MAX; i++) {
+		struct pack_writer *w = &r->writers[i];
+		int we = 0;
+		if (w->open && e == 0 && !r->pack_failed)
+			we = writer_finish(r, w, c);
+		else
+			writer_reset(w);
+		if (we != 0 && e == 0)
+			e = we;
+	}
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < REPO_WRITERS_MAX; i++)
+		r->writers[i].busy = 0;
+	pthread_cond_broadcast(&r->writer_free);
+	if (e == 0 && r->pack_failed)
+		e = mm_fail(c, MM_EIO, "a pack could not be written; no index names its blobs");
 	if (e == 0 && r->idx.npacks > r->idx_saved) {
 		if ((e = index_encode(&r->idx, r->idx_saved, &plain)) != 0)
 			mm_fail(c, e, "cannot encode index");

@@ -1,7 +1,7 @@
 /*
  * The index: blob ID -> (pack, offset, length, raw length). Entries live in
- * a dense array; an open-addressing table of u32 slots (linear probing)
- * points into it. IDs are HMAC outputs, so their first bytes are already a
+ * fixed blocks; an open-addressing table of u32 slots (linear probing)
+ * points into them. IDs are HMAC outputs, so their first bytes are already a
  * uniform hash.
  */
 #include <stdlib.h>
@@ -23,7 +23,9 @@ index_init(struct index *ix)
 void
 index_release(struct index *ix)
 {
-	free(ix->entries);
+	for (size_t b = 0; b < ix->nblocks; b++)
+		free(ix->blocks[b]);
+	free(ix->blocks);
 	free(ix->slots);
 	free(ix->packs);
 	memset(ix, 0, sizeof(*ix));
@@ -41,7 +43,7 @@ slot_of(const struct mm_id *id, size_t mask)
 static void
 place(struct index *ix, size_t entry)
 {
-	size_t mask = ix->nslots - 1, s = slot_of(&ix->entries[entry].id, mask);
+	size_t mask = ix->nslots - 1, s = slot_of(&index_entry_at(ix, entry)->id, mask);
 
 	while (ix->slots[s] != 0)
 		s = (s + 1) & mask;
@@ -84,6 +86,33 @@ index_add_pack(struct index *ix, const struct mm_id *pack, uint32_t *out)
 	return 0;
 }
 
+static int
+add_block(struct index *ix)
+{
+	struct index_entry *blk;
+
+	if (ix->nblocks == ix->blocks_cap) {
+		size_t ncap = ix->blocks_cap ? ix->blocks_cap * 2 : 16;
+		struct index_entry **nb = realloc(ix->blocks, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return MM_ENOMEM;
+		ix->blocks = nb;
+		ix->blocks_cap = ncap;
+	}
+	if ((blk = malloc(INDEX_BLOCK * sizeof(*blk))) == NULL)
+		return MM_ENOMEM;
+	ix->blocks[ix->nblocks++] = blk;
+	return 0;
+}
+
+size_t
+index_memory(const struct index *ix)
+{
+	return ix->nblocks * INDEX_BLOCK * sizeof(struct index_entry) +
+	       ix->blocks_cap * sizeof(*ix->blocks) + ix->nslots * sizeof(*ix->slots) +
+	       ix->packs_cap * sizeof(*ix->packs);
+}
+
 static long
 lookup(const struct index *ix, const struct mm_id *id)
 {
@@ -93,7 +122,7 @@ lookup(const struct index *ix, const struct mm_id *id)
 		return -1;
 	mask = ix->nslots - 1;
 	for (s = slot_of(id, mask); ix->slots[s] != 0; s = (s + 1) & mask) {
-		const struct index_entry *e = &ix->entries[ix->slots[s] - 1];
+		const struct index_entry *e = index_entry_at(ix, ix->slots[s] - 1);
 		if (memcmp(e->id.b, id->b, MM_ID_LEN) == 0)
 			return (long)(ix->slots[s] - 1);
 	}
@@ -115,15 +144,9 @@ index_add(struct index *ix, const struct mm_id *id, const struct blob_loc *loc, 
 	/* Load factor at most 0.7 keeps probe sequences short. */
 	if ((ix->n + 1) * 10 > ix->nslots * 7 && (r = grow_slots(ix)) != 0)
 		return r;
-	if (ix->n == ix->cap) {
-		size_t ncap = ix->cap ? ix->cap * 2 : 1024;
-		struct index_entry *ne = realloc(ix->entries, ncap * sizeof(*ne));
-		if (ne == NULL)
-			return MM_ENOMEM;
-		ix->entries = ne;
-		ix->cap = ncap;
-	}
-	e = &ix->entries[ix->n];
+	if (ix->n == ix->nblocks * INDEX_BLOCK && (r = add_block(ix)) != 0)
+		return r;
+	e = &ix->blocks[ix->n >> INDEX_BLOCK_SHIFT][ix->n & (INDEX_BLOCK - 1)];
 	e->id = *id;
 	e->pack = loc->pack | (loc->type == BLOB_TREE ? PACK_TREE_BIT : 0);
 	e->offset = loc->offset;
@@ -144,7 +167,7 @@ index_find(const struct index *ix, const struct mm_id *id, struct blob_loc *out)
 
 	if (i < 0)
 		return MM_ENOENT;
-	e = &ix->entries[i];
+	e = index_entry_at(ix, (size_t)i);
 	out->pack = e->pack & ~PACK_TREE_BIT;
 	out->type = (e->pack & PACK_TREE_BIT) ? BLOB_TREE : BLOB_DATA;
 	out->offset = e->offset;
@@ -169,14 +192,14 @@ index_encode(const struct index *ix, uint32_t first, struct buf *out)
 	}
 	/* Group the blobs by pack, keeping each pack's blobs in entry order. */
 	for (size_t i = 0; i < ix->n; i++) {
-		uint32_t p = ix->entries[i].pack & ~PACK_TREE_BIT;
+		uint32_t p = index_entry_at(ix, i)->pack & ~PACK_TREE_BIT;
 		if (p >= first && p < ix->npacks)
 			count[p - first]++;
 	}
 	for (size_t k = 1; k < npk; k++)
 		at[k] = at[k - 1] + count[k - 1];
 	for (size_t i = 0; i < ix->n; i++) {
-		uint32_t p = ix->entries[i].pack & ~PACK_TREE_BIT;
+		uint32_t p = index_entry_at(ix, i)->pack & ~PACK_TREE_BIT;
 		if (p >= first && p < ix->npacks)
 			order[at[p - first]++] = i;
 	}
@@ -188,7 +211,7 @@ index_encode(const struct index *ix, uint32_t first, struct buf *out)
 		    (e = buf_append_u32(out, count[k])) != 0)
 			goto out;
 		for (uint32_t j = 0; j < count[k]; j++, pos++) {
-			const struct index_entry *en = &ix->entries[order[pos]];
+			const struct index_entry *en = index_entry_at(ix, order[pos]);
 			if ((e = buf_append(out, en->id.b, MM_ID_LEN)) != 0 ||
 			    (e = buf_append_u8(out, (en->pack & PACK_TREE_BIT) ? BLOB_TREE : BLOB_DATA)) != 0 ||
 			    (e = buf_append_u32(out, en->offset)) != 0 ||

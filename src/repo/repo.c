@@ -212,9 +212,10 @@ repo_open(const char *location, const char *password, struct repo **out, struct 
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	index_init(&r->idx);
 	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->writer_free, NULL);
 	repo_zcache_init(r);
-	for (int i = 0; i < 2; i++)
-		buf_init(&r->w[i].data, (size_t)REPO_PACK_TARGET * 4 + REPO_BLOB_MAX);
+	for (size_t i = 0; i < REPO_WRITERS_MAX; i++)
+		buf_init(&r->writers[i].out, REPO_BLOB_MAX + 64);
 	if ((e = backend_open(location, &r->be, c)) != 0)
 		goto fail;
 	if ((e = backend_stat(r->be, OBJ_CONFIG, "config", &size, c)) != 0) {
@@ -253,13 +254,17 @@ repo_free(struct repo *r)
 	if (r == NULL)
 		return;
 	repo_unlock(r);
-	for (int i = 0; i < 2; i++) {
-		buf_release(&r->w[i].data);
-		free(r->w[i].entries);
+	for (size_t i = 0; i < REPO_WRITERS_MAX; i++) {
+		struct pack_writer *w = &r->writers[i];
+		backend_upload_abort(w->up); /* a pack never committed leaves nothing */
+		crypto_sha256_free(w->hash);
+		buf_release(&w->out);
+		free(w->entries);
 	}
 	index_release(&r->idx);
 	crypto_keys_wipe(&r->keys);
 	mm_wipe(&r->gear, sizeof(r->gear));
+	pthread_cond_destroy(&r->writer_free);
 	pthread_mutex_destroy(&r->mu);
 	repo_zcache_release(r);
 	backend_free(r->be);

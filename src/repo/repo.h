@@ -68,9 +68,14 @@ struct index_entry {
 	uint32_t length;
 	uint32_t raw_len;
 };
+/* Entries live in blocks of INDEX_BLOCK so that growing never copies
+ * them or leaves half an array unused: the index costs 48 bytes per blob
+ * plus at most 11.5 bytes of hash slots (issue: at most 64 bytes a blob). */
+#define INDEX_BLOCK_SHIFT 12
+#define INDEX_BLOCK ((size_t)1 << INDEX_BLOCK_SHIFT)
 struct index {
-	struct index_entry *entries;
-	size_t n, cap;
+	struct index_entry **blocks;
+	size_t n, nblocks, blocks_cap;
 	uint32_t *slots; /* 0 empty, else entry index + 1 */
 	size_t nslots;   /* power of two */
 	struct mm_id *packs;
@@ -84,6 +89,14 @@ int index_add_pack(struct index *ix, const struct mm_id *pack, uint32_t *out) MM
 int index_add(struct index *ix, const struct mm_id *id, const struct blob_loc *loc,
 	      int *added) MM_MUST_CHECK;
 int index_find(const struct index *ix, const struct mm_id *id, struct blob_loc *out);
+/* Entry i (< ix->n) in insertion order. */
+static inline const struct index_entry *
+index_entry_at(const struct index *ix, size_t i)
+{
+	return &ix->blocks[i >> INDEX_BLOCK_SHIFT][i & (INDEX_BLOCK - 1)];
+}
+/* Bytes of memory the index holds (entries, slots, pack table). */
+size_t index_memory(const struct index *ix);
 /* Encode the packs [first, npacks) with their blobs as an index object
  * plaintext; decode appends to ix. */
 int index_encode(const struct index *ix, uint32_t first_pack, struct buf *out) MM_MUST_CHECK;
@@ -222,12 +235,22 @@ int lock_decode(const uint8_t *p, size_t n, struct lock_info *l, struct mm_ctx *
 void lock_info_release(struct lock_info *l);
 
 /* ---- the open repository ----------------------------------------------- */
+struct sha256_ctx;
+struct backend_upload;
 struct pack_writer {
-	struct buf data;
+	int busy;        /* checked out by a putter (guarded by repo.mu) */
+	int open;        /* a pack is being written */
+	enum blob_type type;
+	uint32_t packno; /* slot reserved in the index for this pack */
+	uint64_t size;   /* bytes of the pack so far */
+	struct backend_upload *up;
+	struct sha256_ctx *hash;
+	struct buf out;  /* small blobs gathered before they go to the upload */
 	struct pack_entry *entries;
 	size_t n, cap;
-	uint32_t packno; /* slot reserved in the index for this pack */
 };
+/* At most this many packs are filled at once (one per putting thread). */
+#define REPO_WRITERS_MAX 64
 
 /* zstd contexts are costly to create (their tables are allocated and
  * cleared): workers borrow one from here and give it back. */
@@ -247,7 +270,9 @@ struct repo {
 	struct index idx;
 	uint32_t idx_saved;  /* packs [0, idx_saved) are in index objects already */
 	pthread_mutex_t mu;  /* guards idx, writers, stats */
-	struct pack_writer w[2]; /* per blob type */
+	struct pack_writer writers[REPO_WRITERS_MAX];
+	pthread_cond_t writer_free;
+	int pack_failed; /* a pack write failed: no index may name its blobs */
 	uint64_t stored_bytes; /* bytes written into new packs this session */
 	uint64_t stored_blobs;
 	char lock_name[65];

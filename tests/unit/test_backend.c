@@ -2,6 +2,7 @@
  * backend: the local and in-memory implementations behind the same calls,
  * the object layout, and choosing a backend from a location.
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -286,6 +287,59 @@ test_list_remove(void **state)
 	assert_int_equal(backend_list(f->be, OBJ_PACK, collect, &s, &c), 0);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(seen_size(&s, NAME_B), -1);
+}
+
+/* An upload is invisible until commit, lands whole under its name, and an
+ * aborted one leaves nothing behind (no stray temporary file either). */
+static void
+test_upload(void **state)
+{
+	struct fixture *f = *state;
+	struct mm_ctx c = MM_CTX_INIT;
+	struct backend_upload *u = NULL;
+	struct buf got = BUF_INIT;
+	struct seen s = { 0 };
+	uint8_t big[300000];
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + i / 251);
+	assert_int_equal(backend_upload_begin(f->be, OBJ_PACK, &u, &c), 0);
+	assert_int_equal(backend_upload_append(u, "head", 4, &c), 0);
+	assert_int_equal(backend_upload_append(u, big, sizeof(big), &c), 0);
+	assert_int_equal(u->size, 4 + sizeof(big));
+	assert_int_equal(backend_list(f->be, OBJ_PACK, collect, &s, &c), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(backend_upload_commit(u, NAME_A, &c), 0);
+	assert_int_equal(backend_read(f->be, OBJ_PACK, NAME_A, 0, 0, &got, &c), 0);
+	assert_int_equal(got.len, 4 + sizeof(big));
+	assert_memory_equal(got.data, "head", 4);
+	assert_memory_equal(got.data + 4, big, sizeof(big));
+
+	assert_int_equal(backend_upload_begin(f->be, OBJ_PACK, &u, &c), 0);
+	assert_int_equal(backend_upload_append(u, big, 1000, &c), 0);
+	backend_upload_abort(u);
+	backend_upload_abort(NULL);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(backend_list(f->be, OBJ_PACK, collect, &s, &c), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(seen_size(&s, NAME_A), 4 + sizeof(big));
+	if (f->repo != NULL) {
+		/* data/ holds only the ab/ folder of the committed pack. */
+		char *data = path_join(f->repo, "data");
+		DIR *d = opendir(data);
+		struct dirent *de;
+		int entries = 0;
+		assert_non_null(d);
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+				assert_string_equal(de->d_name, "ab");
+				entries++;
+			}
+		closedir(d);
+		free(data);
+		assert_int_equal(entries, 1);
+	}
+	buf_release(&got);
 }
 
 /* Writers from several threads, as the repo's pack workers do. */
@@ -602,6 +656,7 @@ main(void)
 		BOTH(test_errors),
 		BOTH(test_list_remove),
 		BOTH(test_threads),
+		BOTH(test_upload),
 		cmocka_unit_test_setup_teardown(test_local_layout_modes, setup_local, teardown),
 		cmocka_unit_test_setup_teardown(test_local_list_skips_strays, setup_local, teardown),
 		cmocka_unit_test_setup_teardown(test_local_errors_name_paths, setup_local, teardown),
