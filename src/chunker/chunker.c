@@ -72,17 +72,30 @@ size_t
 chunker_next(const struct chunker_params *p, const struct chunker_gear *g, const uint8_t *data,
 	     size_t n, int eof)
 {
+	return chunker_next_from(p, g, data, n, eof, 0);
+}
+
+size_t
+chunker_next_from(const struct chunker_params *p, const struct chunker_gear *g,
+		  const uint8_t *data, size_t n, int eof, size_t from)
+{
 	unsigned k = log2_u32(p->avg_size);
 	size_t end = n < p->max_size ? n : p->max_size;
 	size_t mid = end < p->avg_size ? end : p->avg_size;
+	size_t start = from > p->min_size ? from : p->min_size;
 	uint64_t h = 0;
 	size_t cut;
 
 	if (n <= p->min_size)
 		return eof ? n : 0;
-	if ((cut = scan(g->g, data, p->min_size, mid, top_mask(k + 2), &h)) != 0)
+	if (start > end)
+		start = end;
+	/* Rebuild the hash over the bytes before start (no cut among them). */
+	for (size_t i = start - p->min_size > 64 ? start - 64 : p->min_size; i < start; i++)
+		h = (h << 1) + g->g[data[i]];
+	if (start < mid && (cut = scan(g->g, data, start, mid, top_mask(k + 2), &h)) != 0)
 		return cut;
-	if ((cut = scan(g->g, data, mid, end, top_mask(k - 2), &h)) != 0)
+	if ((cut = scan(g->g, data, start > mid ? start : mid, end, top_mask(k - 2), &h)) != 0)
 		return cut;
 	if (end == p->max_size || eof)
 		return end;

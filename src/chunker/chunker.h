@@ -49,5 +49,11 @@ void chunker_gear_init(struct chunker_gear *g, const uint8_t bytes[CHUNKER_GEAR_
  */
 size_t chunker_next(const struct chunker_params *p, const struct chunker_gear *g,
 		    const uint8_t *data, size_t n, int eof);
+/* The same, knowing that data[0..from) was already scanned without a cut
+ * (a previous call on a shorter buffer returned 0 with n == from): the scan
+ * resumes there, giving exactly chunker_next's answer. The hash covers the
+ * last 64 bytes only, so 64 bytes before `from` rebuild it. */
+size_t chunker_next_from(const struct chunker_params *p, const struct chunker_gear *g,
+			 const uint8_t *data, size_t n, int eof, size_t from);
 
 #endif

@@ -161,6 +161,30 @@ out:
 }
 
 int
+crypto_seal_in_place(const uint8_t key[MM_KEY_LEN], uint8_t *box, size_t n)
+{
+	EVP_CIPHER_CTX *cx;
+	uint8_t *ct = box + MM_NONCE_LEN;
+	int len, r = MM_ECRYPTO;
+
+	if (n > INT32_MAX - 64)
+		return MM_ELIMIT;
+	if ((cx = EVP_CIPHER_CTX_new()) == NULL)
+		return MM_ENOMEM;
+	/* GCM is a stream mode: OpenSSL encrypts with in == out. */
+	if (RAND_bytes(box, MM_NONCE_LEN) != 1 ||
+	    EVP_EncryptInit_ex(cx, EVP_aes_256_gcm(), NULL, key, box) != 1 ||
+	    (n > 0 && (EVP_EncryptUpdate(cx, ct, &len, ct, (int)n) != 1 || (size_t)len != n)) ||
+	    EVP_EncryptFinal_ex(cx, ct + n, &len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_GCM_GET_TAG, MM_TAG_LEN, ct + n) != 1)
+		goto out;
+	r = 0;
+out:
+	EVP_CIPHER_CTX_free(cx);
+	return r;
+}
+
+int
 crypto_open(const uint8_t key[MM_KEY_LEN], const void *in, size_t n, const void *aad,
 	    size_t aad_len, struct buf *out)
 {
@@ -208,8 +232,8 @@ out:
 int
 crypto_kdf_default(struct kdf_params *p, int fast)
 {
-	p->t_cost = fast ? 1 : 3;
-	p->m_cost_kib = fast ? 256 : 64 * 1024;
+	p->t_cost = fast ? 1 : 6;
+	p->m_cost_kib = fast ? 256 : 32 * 1024;
 	p->parallelism = fast ? 1 : 4;
 	return crypto_random(p->salt, sizeof(p->salt));
 }

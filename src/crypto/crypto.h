@@ -59,6 +59,10 @@ void crypto_hmac_id(const uint8_t key[MM_KEY_LEN], const void *p, size_t n, stru
  */
 int crypto_seal(const uint8_t key[MM_KEY_LEN], const void *plain, size_t n,
 		const void *aad, size_t aad_len, struct buf *out) MM_MUST_CHECK;
+/* The same in place, without a second buffer: box holds room for the nonce
+ * (12), then the n plaintext bytes, then room for the tag (16); on return
+ * it is nonce || ciphertext || tag. No aad. */
+int crypto_seal_in_place(const uint8_t key[MM_KEY_LEN], uint8_t *box, size_t n) MM_MUST_CHECK;
 /*
  * AEAD open: in = nonce || ciphertext || tag; the tag is verified before any
  * plaintext is released. Appends plaintext to out. MM_EAUTH on any mismatch,
@@ -74,8 +78,8 @@ struct kdf_params {
 	uint32_t parallelism; /* lanes */
 	uint8_t salt[16];
 };
-/* Defaults: t=3, m=64 MiB, p=4 (RFC 9106 section 4, second recommended option),
- * fresh random salt. MAMORI_TEST_KDF=1 in the environment of tests lowers
+/* Defaults: t=6, m=32 MiB, p=4: the memory-time product of RFC 9106's second
+ * recommended option (t=3, 64 MiB) at half the peak memory, fresh random salt. MAMORI_TEST_KDF=1 in the environment of tests lowers
  * memory to 256 KiB and t to 1 so test suites stay fast — read by the CLI, not here. */
 int crypto_kdf_default(struct kdf_params *p, int fast) MM_MUST_CHECK;
 /* Upper bounds accepted from a key file (hostile bytes must not make us allocate

@@ -26,7 +26,7 @@
 #include "ops/ops.h"
 #include "ops/backup_internal.h"
 
-#define READ_BLOCK (4u * 1024 * 1024)
+#define READ_BLOCK BK_READ_BLOCK
 #define XATTR_LIST_MAX_BYTES (64u * 1024)
 #define XATTR_VALUE_MAX_BYTES (64u * 1024)
 
@@ -47,6 +47,7 @@ struct chunk_item {
 
 struct chunk_job {
 	struct bk *b;
+	int queued; /* counted in b->inflight */
 	size_t n, bytes;
 	struct chunk_item it[BATCH_ITEMS];
 };
@@ -174,12 +175,22 @@ bk_top_finish(struct bk *b, struct pdir *top, struct mm_id *id, struct mm_ctx *c
 }
 
 static void
+job_done(struct bk *b, size_t bytes)
+{
+	pthread_mutex_lock(&b->mu);
+	b->inflight -= bytes;
+	pthread_cond_signal(&b->drained);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void
 chunk_job_run(void *arg)
 {
 	struct chunk_job *j = arg;
 	struct bk *b = j->b;
 	struct mm_ctx c = MM_CTX_INIT;
-	int e;
+	size_t bytes = j->bytes;
+	int e, queued = j->queued;
 
 	for (size_t i = 0; i < j->n; i++) {
 		if (!atomic_load(&b->failed) && (e = chunk_save(b, &j->it[i], &c)) != 0) {
@@ -189,6 +200,8 @@ chunk_job_run(void *arg)
 		pdir_put(b, j->it[i].owner);
 	}
 	free(j);
+	if (queued)
+		job_done(b, bytes);
 }
 
 static int
@@ -196,7 +209,16 @@ job_submit(struct bk *b, struct chunk_job *j, struct mm_ctx *c)
 {
 	int e;
 
+	/* Bytes in flight, not jobs, bound memory: a queue of 8 MiB chunks
+	 * would otherwise hold far more than a queue of small files. */
+	pthread_mutex_lock(&b->mu);
+	while (b->inflight > 0 && b->inflight + j->bytes > b->inflight_max)
+		pthread_cond_wait(&b->drained, &b->mu);
+	b->inflight += j->bytes;
+	pthread_mutex_unlock(&b->mu);
+	j->queued = 1;
 	if ((e = pool_submit(b->pool, chunk_job_run, j)) != 0) {
+		job_done(b, j->bytes);
 		for (size_t i = 0; i < j->n; i++) {
 			free(j->it[i].data);
 			pdir_put(b, j->it[i].owner);
@@ -244,6 +266,7 @@ submit_chunk(struct bk *b, struct pdir *owner, struct mm_id *slot, const uint8_t
 		}
 		j->b = b;
 		j->it[j->n++] = it;
+		j->bytes = n;
 		return job_submit(b, j, c);
 	}
 	if (b->batch == NULL && (b->batch = calloc(1, sizeof(*b->batch))) == NULL) {
@@ -473,23 +496,35 @@ file_mark_error(struct bk *b, struct node *n, const char *path, int err)
 	b->sum.errors++;
 }
 
-/* Read, chunk and queue a file; slots for the IDs are in n->content. */
+/* Read, chunk and queue a file; slots for the IDs are in n->content. The
+ * window is consumed from `start`; the unconsumed tail moves to the front
+ * only when the next read would not fit, so each byte is moved at most
+ * once more after the read (not once per chunk cut before it). */
 static int
 file_chunk(struct bk *b, struct pdir *pd, struct node *n, const char *path, int fd,
 	   struct mm_ctx *c)
 {
 	const struct chunker_params *cp = &b->r->cfg.chunker;
-	size_t cap = n->size / cp->min_size + 2, have = 0;
+	size_t cap = n->size / cp->min_size + 2, have = 0, start = 0, scanned = 0;
 	uint64_t total = 0;
 	int eof = 0, e;
 
 	if ((n->content = calloc(cap, sizeof(*n->content))) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
-	while (!eof || have > 0) {
-		size_t cut;
+	for (;;) {
+		size_t cut = have > 0 ? chunker_next_from(cp, &b->r->gear, b->win + start, have, eof,
+							  scanned)
+				      : 0;
 
-		while (!eof && have < b->win_cap - READ_BLOCK + 1) {
-			ssize_t got = read(fd, b->win + have, b->win_cap - have);
+		if (cut == 0 && !eof) {
+			ssize_t got;
+
+			scanned = have; /* no cut in what we have: resume after it */
+			if (start + have + READ_BLOCK > b->win_cap) {
+				memmove(b->win, b->win + start, have);
+				start = 0;
+			}
+			got = read(fd, b->win + start + have, READ_BLOCK);
 			if (got < 0 && errno == EINTR)
 				continue;
 			if (got < 0) {
@@ -501,24 +536,25 @@ file_chunk(struct bk *b, struct pdir *pd, struct node *n, const char *path, int 
 			have += (size_t)got;
 			total += (uint64_t)got;
 			b->sum.bytes_read += (uint64_t)got;
+			continue;
 		}
 		if (have == 0)
 			break;
-		cut = chunker_next(cp, &b->r->gear, b->win, have, eof);
 		if (cut == 0)
-			cut = have; /* cannot happen with a window larger than max */
+			cut = have; /* at end of file the chunker takes what is left */
 		if (n->ncontent == cap) {
 			/* The file grew while we read it: keep what the stat said. */
 			n->flags |= NODE_F_CHANGED;
 			break;
 		}
-		if ((e = submit_chunk(b, pd, &n->content[n->ncontent], b->win, cut, c)) != 0)
+		if ((e = submit_chunk(b, pd, &n->content[n->ncontent], b->win + start, cut, c)) != 0)
 			return e;
 		n->ncontent++;
 		if ((e = repo_lock_refresh(b->r, c)) != 0)
 			return e;
-		memmove(b->win, b->win + cut, have - cut);
+		start += cut;
 		have -= cut;
+		scanned = 0;
 		bk_progress(b, path, 0);
 	}
 	if (total != n->size)

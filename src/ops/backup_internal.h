@@ -22,6 +22,9 @@ struct pdir {
 	atomic_size_t pending;
 };
 
+/* Bytes read from a file at a time. */
+#define BK_READ_BLOCK (1024u * 1024)
+
 struct bk {
 	struct repo *r;
 	const struct backup_opts *o;
@@ -32,7 +35,10 @@ struct bk {
 	struct snap_summary sum;
 	atomic_uint_fast64_t blobs_added;
 	atomic_int failed;
-	pthread_mutex_t mu; /* guards err, errctx */
+	pthread_mutex_t mu; /* guards err, errctx, inflight */
+	pthread_cond_t drained;    /* inflight went down */
+	size_t inflight;           /* bytes of chunks handed to workers, not yet done */
+	size_t inflight_max;
 	pthread_mutex_t tree_mu; /* guards the node arrays of pending folders */
 	int err;
 	struct mm_ctx errctx;

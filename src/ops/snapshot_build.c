@@ -349,6 +349,7 @@ ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, st
 	b.t0 = time_mono();
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_mutex_init(&b.tree_mu, NULL);
+	pthread_cond_init(&b.drained, NULL);
 	if ((e = snapshot_prepare(o, &s, c)) != 0)
 		goto out;
 	if ((have_parent = find_parent(r, &s, &ptree, &s.parent, c)) < 0) {
@@ -356,7 +357,8 @@ ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, st
 		goto out;
 	}
 	s.has_parent = have_parent;
-	b.win_cap = (size_t)r->cfg.chunker.max_size * 2 + (4u << 20);
+	/* The chunker may need max_size bytes ahead; one more read on top. */
+	b.win_cap = (size_t)r->cfg.chunker.max_size + BK_READ_BLOCK;
 	if ((b.win = malloc(b.win_cap)) == NULL) {
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
@@ -365,6 +367,10 @@ ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, st
 		mm_fail(c, e, "cannot start worker threads");
 		goto out;
 	}
+	/* Enough chunks in flight to keep every worker busy, and no more. */
+	b.inflight_max = (size_t)pool_size(b.pool) * 2 * BK_READ_BLOCK;
+	if (b.inflight_max < 8 * (size_t)BK_READ_BLOCK)
+		b.inflight_max = 8 * (size_t)BK_READ_BLOCK;
 	if ((e = build_root(&b, &s, have_parent ? &ptree : NULL, c)) != 0)
 		goto out;
 	/* Packs and index durable first; the snapshot last. */
@@ -391,5 +397,6 @@ out:
 	free(b.win);
 	pthread_mutex_destroy(&b.mu);
 	pthread_mutex_destroy(&b.tree_mu);
+	pthread_cond_destroy(&b.drained);
 	return e;
 }

@@ -115,14 +115,17 @@ worth_compressing(const uint8_t *p, size_t n, ZSTD_CCtx *cctx, struct buf *tmp)
 	return 0;
 }
 
+/* One buffer of exactly nonce + n + tag bytes per blob: zstd writes into
+ * its middle, refusing output that would not save COMPRESS_MIN_GAIN, and
+ * the cipher then works in place; a blob that does not compress is sealed
+ * straight from the caller's bytes. */
 int
 repo_blob_seal(struct repo *r, enum blob_type t, const struct mm_id *id, const void *p,
 	       size_t n, struct sealed_blob *out)
 {
 	struct buf z = BUF_INIT;
 	ZSTD_CCtx *cctx = NULL;
-	const void *plain = p;
-	size_t plain_len = n;
+	size_t cap = n + MM_AEAD_OVERHEAD;
 	int e = 0;
 
 	if (n > REPO_BLOB_MAX)
@@ -130,27 +133,29 @@ repo_blob_seal(struct repo *r, enum blob_type t, const struct mm_id *id, const v
 	memset(out, 0, sizeof(*out));
 	out->id = *id;
 	out->type = (uint8_t)t;
-	buf_init(&out->data, 0);
-	buf_init(&z, (size_t)REPO_BLOB_MAX + 1024 * 1024);
+	buf_init(&out->data, cap);
+	buf_init(&z, ZSTD_compressBound(SAMPLE_LEN));
+	if ((e = buf_reserve(&out->data, cap)) != 0)
+		goto out;
 	if ((cctx = cctx_take(r)) == NULL) {
 		e = MM_ENOMEM;
 		goto out;
 	}
 	if (worth_compressing(p, n, cctx, &z)) {
-		size_t bound = ZSTD_compressBound(n), zl;
+		uint8_t *body = out->data.data + MM_NONCE_LEN;
+		size_t limit = n - n / COMPRESS_MIN_GAIN;
+		size_t zl = ZSTD_compressCCtx(cctx, body, limit, p, n, r->cfg.zstd_level);
 
-		buf_reset(&z);
-		if ((e = buf_reserve(&z, bound)) != 0)
-			goto out;
-		zl = ZSTD_compressCCtx(cctx, z.data, bound, p, n, r->cfg.zstd_level);
-		if (!ZSTD_isError(zl) && zl < n - n / COMPRESS_MIN_GAIN) {
-			plain = z.data;
-			plain_len = zl;
+		if (!ZSTD_isError(zl) && zl < limit) {
 			out->raw_len = (uint32_t)n;
+			out->plain_len = (uint32_t)zl;
+			if ((e = crypto_seal_in_place(r->keys.enc, out->data.data, zl)) == 0)
+				out->data.len = zl + MM_AEAD_OVERHEAD;
+			goto out;
 		}
 	}
-	out->plain_len = (uint32_t)plain_len;
-	e = crypto_seal(r->keys.enc, plain, plain_len, NULL, 0, &out->data);
+	out->plain_len = (uint32_t)n;
+	e = crypto_seal(r->keys.enc, p, n, NULL, 0, &out->data);
 out:
 	cctx_give(r, cctx);
 	buf_release(&z);

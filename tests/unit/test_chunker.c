@@ -173,6 +173,38 @@ test_insert_byte_changes_only_nearby_chunks(void **state)
 	free(data);
 }
 
+/* Resuming after a "need more data" answer gives exactly the cut a full
+ * scan gives, for every resume point, below and above avg_size. */
+static void
+test_resume_matches_full_scan(void **state)
+{
+	struct chunker_gear g;
+	size_t n = 3 * (size_t)P.max_size;
+	uint8_t *data = malloc(n);
+	size_t tried = 0;
+
+	(void)state;
+	assert_non_null(data);
+	gear_for(&g, 11);
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		size_t cut;
+		fill_random(data, n, seed);
+		cut = chunker_next(&P, &g, data, n, 0);
+		assert_true(cut > P.min_size);
+		for (size_t from = 0; from < cut; from += 65536 + seed * 4099) {
+			/* A buffer of `from` bytes had no cut yet... */
+			if (from > P.min_size)
+				assert_int_equal(chunker_next(&P, &g, data, from, 0), 0);
+			/* ...so resuming there finds the same cut. */
+			assert_int_equal(chunker_next_from(&P, &g, data, n, 0, from), cut);
+			tried++;
+		}
+		assert_int_equal(chunker_next_from(&P, &g, data, cut, 1, cut - 1), cut);
+	}
+	assert_true(tried > 20);
+	free(data);
+}
+
 static void
 test_needs_more_data(void **state)
 {
@@ -202,6 +234,7 @@ main(void)
 		cmocka_unit_test(test_deterministic_and_keyed),
 		cmocka_unit_test(test_insert_byte_changes_only_nearby_chunks),
 		cmocka_unit_test(test_needs_more_data),
+		cmocka_unit_test(test_resume_matches_full_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

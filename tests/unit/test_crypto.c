@@ -197,8 +197,8 @@ test_kdf(void **state)
 	p.t_cost = 0;
 	assert_int_equal(crypto_kdf(&p, "secret", 6, a), MM_ELIMIT);
 	assert_int_equal(crypto_kdf_default(&p, 0), 0);
-	assert_int_equal(p.m_cost_kib, 64 * 1024);
-	assert_int_equal(p.t_cost, 3);
+	assert_int_equal(p.m_cost_kib, 32 * 1024);
+	assert_int_equal(p.t_cost, 6);
 	assert_int_equal(p.parallelism, 4);
 }
 
