@@ -9,6 +9,7 @@
  * sees the old object or the new one, never a part, even after a crash.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,9 +25,24 @@
 #define LOCAL_FILE_MODE 0600
 #define LOCAL_DIR_MODE 0700
 
+/* Packs never change once written, so their descriptors are kept: a
+ * restore reads tens of thousands of blobs from a few dozen packs, and an
+ * open + fstat + close per blob would cost more than the read. */
+#define PACK_FDS 32
+struct pack_fd {
+	char name[BACKEND_NAME_LEN + 1];
+	int fd;           /* -1: free */
+	unsigned users;   /* reads in progress; evicted only at zero */
+	uint64_t size;
+	uint64_t last;    /* for least-recently-used eviction */
+};
+
 struct local_be {
 	struct backend be; /* first: the vtable sees a struct backend */
 	char *root;        /* as given, relative or absolute */
+	pthread_mutex_t fdmu;
+	struct pack_fd fds[PACK_FDS];
+	uint64_t tick;
 };
 
 static struct local_be *
@@ -167,31 +183,123 @@ obj_errno(const char *path, int e, struct mm_ctx *c)
 	return mm_fail_errno(c, e, "%s", path);
 }
 
+/* Open an object for reading: its descriptor and size. */
+static int
+open_object(const char *path, int *fd, uint64_t *size, struct mm_ctx *c)
+{
+	struct stat st;
+	int r = 0;
+
+	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return obj_errno(path, errno, c);
+	if (fstat(*fd, &st) != 0)
+		r = mm_fail_errno(c, errno, "%s", path);
+	else if (!S_ISREG(st.st_mode))
+		r = mm_fail(c, MM_ECORRUPT, "%s: not a regular file", path);
+	if (r != 0) {
+		close(*fd);
+		*fd = -1;
+		return r;
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* A pack's descriptor from the cache (opening it if needed); *slot is the
+ * cache entry to release, or NULL when the descriptor is the caller's to
+ * close (every entry busy). */
+static int
+pack_fd_get(struct local_be *lb, const char *name, const char *path, int *fd, uint64_t *size,
+	    struct pack_fd **slot, struct mm_ctx *c)
+{
+	struct pack_fd *victim = NULL;
+	int r;
+
+	*slot = NULL;
+	pthread_mutex_lock(&lb->fdmu);
+	for (size_t i = 0; i < PACK_FDS; i++) {
+		struct pack_fd *p = &lb->fds[i];
+		if (p->fd >= 0 && strcmp(p->name, name) == 0) {
+			p->users++;
+			p->last = ++lb->tick;
+			*fd = p->fd;
+			*size = p->size;
+			*slot = p;
+			pthread_mutex_unlock(&lb->fdmu);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&lb->fdmu);
+	if ((r = open_object(path, fd, size, c)) != 0)
+		return r;
+	pthread_mutex_lock(&lb->fdmu);
+	for (size_t i = 0; i < PACK_FDS; i++) {
+		struct pack_fd *p = &lb->fds[i];
+		if (p->users != 0)
+			continue;
+		if (victim == NULL || p->fd < 0 || (victim->fd >= 0 && p->last < victim->last))
+			victim = p;
+	}
+	if (victim != NULL) {
+		if (victim->fd >= 0)
+			close(victim->fd);
+		snprintf(victim->name, sizeof(victim->name), "%s", name);
+		victim->fd = *fd;
+		victim->size = *size;
+		victim->users = 1;
+		victim->last = ++lb->tick;
+		*slot = victim;
+	}
+	pthread_mutex_unlock(&lb->fdmu);
+	return 0;
+}
+
+static void
+pack_fd_put(struct local_be *lb, struct pack_fd *slot, int fd)
+{
+	if (slot == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	pthread_mutex_lock(&lb->fdmu);
+	slot->users--;
+	pthread_mutex_unlock(&lb->fdmu);
+}
+
+/* Forget a pack's descriptor (it is being removed). */
+static void
+pack_fd_forget(struct local_be *lb, const char *name)
+{
+	pthread_mutex_lock(&lb->fdmu);
+	for (size_t i = 0; i < PACK_FDS; i++) {
+		struct pack_fd *p = &lb->fds[i];
+		if (p->fd >= 0 && p->users == 0 && strcmp(p->name, name) == 0) {
+			close(p->fd);
+			p->fd = -1;
+		}
+	}
+	pthread_mutex_unlock(&lb->fdmu);
+}
+
 static int
 local_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, size_t len,
 	   struct buf *out, struct mm_ctx *c)
 {
 	struct local_be *lb = local_of(be);
-	struct stat st;
+	struct pack_fd *slot = NULL;
 	char *path = NULL;
 	uint64_t size, want;
 	int fd = -1, r, e;
 
 	if ((r = obj_full_path(lb, t, name, &path, c)) != 0)
 		goto out;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		r = obj_errno(path, errno, c);
+	if (t == OBJ_PACK && strlen(name) == BACKEND_NAME_LEN)
+		r = pack_fd_get(lb, name, path, &fd, &size, &slot, c);
+	else
+		r = open_object(path, &fd, &size, c);
+	if (r != 0)
 		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		r = mm_fail_errno(c, errno, "%s", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = mm_fail(c, MM_ECORRUPT, "%s: not a regular file", path);
-		goto out;
-	}
-	size = (uint64_t)st.st_size;
 	if (off > size || (uint64_t)len > size - off) {
 		r = mm_fail(c, MM_ECORRUPT,
 			    "%s: read of %zu bytes at offset %llu is past the end of the object "
@@ -219,8 +327,7 @@ local_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, 
 	out->len += (size_t)want;
 	r = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	pack_fd_put(lb, slot, fd);
 	free(path);
 	return r;
 }
@@ -260,6 +367,8 @@ local_remove(struct backend *be, enum obj_type t, const char *name, struct mm_ct
 
 	if ((r = obj_full_path(lb, t, name, &path, c)) != 0)
 		goto out;
+	if (t == OBJ_PACK)
+		pack_fd_forget(lb, name);
 	/*
 	 * Not followed by a directory sync: an object that comes back after
 	 * a crash is one nothing refers to any more, and removing it again
@@ -453,6 +562,10 @@ local_free(struct backend *be)
 {
 	struct local_be *lb = local_of(be);
 
+	for (size_t i = 0; i < PACK_FDS; i++)
+		if (lb->fds[i].fd >= 0)
+			close(lb->fds[i].fd);
+	pthread_mutex_destroy(&lb->fdmu);
 	free(lb->root);
 	free(lb->be.location);
 	free(lb);
@@ -575,6 +688,9 @@ backend_local_open(const char *path, struct backend **out, struct mm_ctx *c)
 		goto out;
 	}
 	lb->be.ops = &local_ops;
+	pthread_mutex_init(&lb->fdmu, NULL);
+	for (size_t i = 0; i < PACK_FDS; i++)
+		lb->fds[i].fd = -1;
 	*out = &lb->be;
 	lb = NULL;
 	r = 0;

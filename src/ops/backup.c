@@ -562,9 +562,24 @@ file_chunk(struct bk *b, struct pdir *pd, struct node *n, const char *path, int 
 	return 0;
 }
 
+/* Open an entry without touching its access time (O_NOATIME is refused
+ * for files we do not own: then without it), relative to the folder's
+ * descriptor when the walk holds one, else by path. */
 static int
-save_file(struct bk *b, struct pdir *pd, struct node *n, const char *path,
-	  const struct node *parent, struct mm_ctx *c)
+open_entry(int dfd, const char *name, const char *path, int flags)
+{
+	int fd;
+
+	flags |= O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+	fd = dfd >= 0 ? openat(dfd, name, flags | O_NOATIME) : open(path, flags | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = dfd >= 0 ? openat(dfd, name, flags) : open(path, flags);
+	return fd;
+}
+
+static int
+save_file(struct bk *b, struct pdir *pd, struct node *n, int dfd, const char *name,
+	  const char *path, const struct node *parent, struct mm_ctx *c)
 {
 	struct stat st;
 	int fd, e;
@@ -578,10 +593,7 @@ save_file(struct bk *b, struct pdir *pd, struct node *n, const char *path,
 		b->sum.files_changed++;
 	else
 		b->sum.files_new++;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
-	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
+	if ((fd = open_entry(dfd, name, path, 0)) < 0) {
 		file_mark_error(b, n, path, errno);
 		return 0;
 	}
@@ -624,78 +636,65 @@ free_names(char **v, size_t n)
 	free(v);
 }
 
-/* Open a directory without touching its access time (O_NOATIME is
- * refused for files we do not own: then without it). */
-static DIR *
-open_dir_noatime(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-	DIR *d;
-
-	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if ((d = fdopendir(fd)) == NULL)
-		close(fd);
-	return d;
-}
-
-/* Names in a directory, sorted by bytes; *n 0 and MM_EIO on failure. */
+/* The names in the folder open as fd, sorted; getdents64 straight into a
+ * buffer (no DIR stream), so fd stays usable for the *at calls after. */
 static int
-read_dir_names(const char *path, char ***out, size_t *n, int *err)
+read_dir_names(int fd, char ***out, size_t *n, int *err)
 {
-	DIR *d = open_dir_noatime(path);
-	struct dirent *de;
+	_Alignas(8) char buf[32768];
 	char **v = NULL;
 	size_t cnt = 0, cap = 0;
+	ssize_t got;
 
 	*out = NULL;
 	*n = 0;
-	if (d == NULL) {
-		*err = errno;
-		return MM_EIO;
-	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			char **nv = realloc(v, ncap * sizeof(*nv));
-			if (nv == NULL)
+	*err = 0;
+	while ((got = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < got;) {
+			const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+			off += de->d_reclen;
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (cnt == cap) {
+				size_t ncap = cap ? cap * 2 : 32;
+				char **nv = realloc(v, ncap * sizeof(*nv));
+				if (nv == NULL)
+					goto oom;
+				v = nv;
+				cap = ncap;
+			}
+			if ((v[cnt] = strdup(de->d_name)) == NULL)
 				goto oom;
-			v = nv;
-			cap = ncap;
+			cnt++;
 		}
-		if ((v[cnt] = strdup(de->d_name)) == NULL)
-			goto oom;
-		cnt++;
 	}
-	*err = errno;
-	closedir(d);
+	if (got < 0)
+		*err = errno;
 	if (cnt > 1)
 		qsort(v, cnt, sizeof(*v), name_cmp);
 	*out = v;
 	*n = cnt;
 	return *err ? MM_EIO : 0;
 oom:
-	closedir(d);
 	free_names(v, cnt);
 	return MM_ENOMEM;
 }
 
 static int
-save_symlink(struct bk *b, struct node *n, const char *path, struct mm_ctx *c)
+save_symlink(struct bk *b, struct node *n, int dfd, const char *name, const char *path,
+	     struct mm_ctx *c)
 {
 	char target[PATH_MAX + 1];
-	ssize_t len = readlink(path, target, sizeof(target));
+	ssize_t len = dfd >= 0 ? readlinkat(dfd, name, target, sizeof(target))
+			       : readlink(path, target, sizeof(target));
 	struct stat st;
 
 	b->sum.others++;
 	/* readlink may have set the link's access time (there is no O_NOATIME
 	 * for it): record the time as it is now, so an unchanged link gives an
 	 * identical tree next time. */
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+	if ((dfd >= 0 ? fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) : lstat(path, &st)) == 0 &&
+	    S_ISLNK(st.st_mode))
 		n->atime_ns = (int64_t)st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec;
 	if (len <= 0 || (size_t)len > PATH_MAX) {
 		bk_warn(b, "%s: cannot read link: %s", path, strerror(len < 0 ? errno : ENAMETOOLONG));
@@ -713,13 +712,13 @@ save_symlink(struct bk *b, struct node *n, const char *path, struct mm_ctx *c)
 }
 
 int
-bk_walk_dir(struct bk *b, struct pdir *pd, struct node *n, const char *path,
-	    const struct node *parent, struct mm_ctx *c)
+bk_walk_dir(struct bk *b, struct pdir *pd, struct node *n, int pdfd, const char *name,
+	    const char *path, const struct node *parent, struct mm_ctx *c)
 {
 	struct tree pt = TREE_INIT;
 	char **names = NULL;
 	size_t nnames = 0;
-	int derr = 0, e = 0;
+	int derr = 0, e = 0, fd = -1;
 
 	b->sum.dirs++;
 	if (parent != NULL && parent->type == NODE_DIR) {
@@ -729,17 +728,30 @@ bk_walk_dir(struct bk *b, struct pdir *pd, struct node *n, const char *path,
 	}
 	if (b->o->one_file_system && n->dev != b->top_dev) {
 		/* a mount point: record it, do not descend */
-	} else if ((e = read_dir_names(path, &names, &nnames, &derr)) == MM_ENOMEM) {
-		e = mm_fail(c, e, "out of memory");
-		goto out;
-	} else if (e != 0) {
-		bk_warn(b, "%s: cannot read directory: %s", path, strerror(derr));
+	} else if ((fd = open_entry(pdfd, name, path, O_DIRECTORY)) < 0 ||
+		   (e = read_dir_names(fd, &names, &nnames, &derr)) != 0) {
+		if (e == MM_ENOMEM) {
+			e = mm_fail(c, e, "out of memory");
+			goto out;
+		}
+		bk_warn(b, "%s: cannot read directory: %s", path, strerror(fd < 0 ? errno : derr));
 		n->flags |= NODE_F_ERROR;
 		b->sum.errors++;
+		e = 0;
 	}
-	for (size_t i = 0; i < nnames; i++)
-		if ((e = bk_save_entry(b, pd, path, names[i], &pt, c)) != 0)
-			goto out;
+	/* Entries are looked up relative to the folder (no path walk per
+	 * entry); past BK_FD_DEPTH levels by path, so a deep tree cannot
+	 * exhaust the descriptors. */
+	if (fd >= 0 && b->depth >= BK_FD_DEPTH) {
+		close(fd);
+		fd = -1;
+	}
+	b->depth++;
+	for (size_t i = 0; i < nnames && e == 0; i++)
+		e = bk_save_entry(b, pd, fd, path, names[i], &pt, c);
+	b->depth--;
+	if (e != 0)
+		goto out;
 	if (atomic_load(&b->failed)) {
 		e = b->err;
 		*c = b->errctx;
@@ -748,6 +760,8 @@ bk_walk_dir(struct bk *b, struct pdir *pd, struct node *n, const char *path,
 	/* Keep the lock fresh so no one takes it for a dead process's. */
 	e = repo_lock_refresh(b->r, c);
 out:
+	if (fd >= 0)
+		close(fd);
 	free_names(names, nnames);
 	tree_release(&pt);
 	return e;
@@ -756,22 +770,22 @@ out:
 /* Walk the folder of node `slot` of pd; its tree is written once its last
  * chunk and subfolder are done. */
 static int
-save_dir(struct bk *b, struct pdir *pd, size_t slot, struct node *n, const char *path,
-	 const struct node *parent, struct mm_ctx *c)
+save_dir(struct bk *b, struct pdir *pd, size_t slot, struct node *n, int dfd, const char *name,
+	 const char *path, const struct node *parent, struct mm_ctx *c)
 {
 	struct pdir *sub = pdir_new(pd, slot);
 	int e;
 
 	if (sub == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
-	if ((e = bk_walk_dir(b, sub, n, path, parent, c)) != 0)
+	if ((e = bk_walk_dir(b, sub, n, dfd, name, path, parent, c)) != 0)
 		bk_fail(b, e, c); /* its tree must not be written */
 	pdir_put(b, sub);
 	return e;
 }
 
 int
-bk_save_entry(struct bk *b, struct pdir *pd, const char *dir, const char *name,
+bk_save_entry(struct bk *b, struct pdir *pd, int dfd, const char *dir, const char *name,
 	      const struct tree *ptree, struct mm_ctx *c)
 {
 	size_t slot;
@@ -785,7 +799,7 @@ bk_save_entry(struct bk *b, struct pdir *pd, const char *dir, const char *name,
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	if (excluded(b, path, name))
 		goto out;
-	if (lstat(path, &st) != 0) {
+	if ((dfd >= 0 ? fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) : lstat(path, &st)) != 0) {
 		if (errno != ENOENT) { /* a file deleted under us is simply gone */
 			bk_warn(b, "%s: cannot stat: %s", path, strerror(errno));
 			b->sum.errors++;
@@ -811,13 +825,13 @@ bk_save_entry(struct bk *b, struct pdir *pd, const char *dir, const char *name,
 	}
 	switch (n->type) {
 	case NODE_FILE:
-		e = save_file(b, pd, n, path, parent, c);
+		e = save_file(b, pd, n, dfd, name, path, parent, c);
 		break;
 	case NODE_DIR:
-		e = save_dir(b, pd, slot, n, path, parent, c);
+		e = save_dir(b, pd, slot, n, dfd, name, path, parent, c);
 		break;
 	case NODE_SYMLINK:
-		e = save_symlink(b, n, path, c);
+		e = save_symlink(b, n, dfd, name, path, c);
 		break;
 	default:
 		b->sum.others++;

@@ -22,6 +22,9 @@ struct pdir {
 	atomic_size_t pending;
 };
 
+/* Folders this deep keep their descriptor open for the *at calls; deeper
+ * ones are walked by path. */
+#define BK_FD_DEPTH 128
 /* Bytes read from a file at a time. */
 #define BK_READ_BLOCK (1024u * 1024)
 
@@ -45,6 +48,7 @@ struct bk {
 	double t0, last_progress;
 	struct id_name_cache uid_cache, gid_cache;
 	struct chunk_job *batch; /* small chunks waiting to be handed over */
+	unsigned depth;          /* of the folder being walked */
 };
 
 /* Record the first error and stop: nothing more is saved. */
@@ -58,14 +62,16 @@ int bk_flush_batch(struct bk *b, int run_here, struct mm_ctx *c);
 struct pdir *bk_top_new(void);
 struct tree *bk_top_tree(struct pdir *top);
 int bk_top_finish(struct bk *b, struct pdir *top, struct mm_id *id, struct mm_ctx *c);
-/* Save the entry dir/name (lstat, walk, read) into pd's tree; ptree is the
- * parent snapshot's tree for dir (may be empty). */
-int bk_save_entry(struct bk *b, struct pdir *pd, const char *dir, const char *name,
+/* Save the entry dir/name (lstat, walk, read) into pd's tree; dfd is dir
+ * open (-1: work by path); ptree is the parent snapshot's tree for dir
+ * (may be empty). */
+int bk_save_entry(struct bk *b, struct pdir *pd, int dfd, const char *dir, const char *name,
 		  const struct tree *ptree, struct mm_ctx *c);
-/* Walk the folder at path (node n) into pd's tree; parent is its node in
- * the parent snapshot (NULL if none). */
-int bk_walk_dir(struct bk *b, struct pdir *pd, struct node *n, const char *path,
-		const struct node *parent, struct mm_ctx *c);
+/* Walk the folder at path (node n; `name` in the folder open as pdfd, or
+ * -1 to open it by path) into pd's tree; parent is its node in the parent
+ * snapshot (NULL if none). */
+int bk_walk_dir(struct bk *b, struct pdir *pd, struct node *n, int pdfd, const char *name,
+		const char *path, const struct node *parent, struct mm_ctx *c);
 /* Fill n with the metadata of a directory above the backed-up paths. */
 int bk_save_virtual_dir(struct bk *b, struct node *n, const char *path, struct mm_ctx *c);
 void bk_note_progress(struct bk *b, const char *path);

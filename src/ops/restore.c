@@ -36,8 +36,23 @@ struct dir_rec {
 	struct node n;
 };
 
+/* Owner names seen in the snapshot and what they map to here: getpwnam
+ * reads /etc/passwd (or asks nscd) on every call, twice per file. */
+#define OWNER_CACHE 64
+struct owner_cache {
+	pthread_mutex_t mu;
+	size_t n;
+	struct {
+		char *name;
+		int group;
+		int found;
+		uint32_t id;
+	} e[OWNER_CACHE];
+};
+
 struct rs {
 	struct repo *r;
+	struct owner_cache owners;
 	const struct restore_opts *o;
 	struct restore_result *res;
 	const struct snapshot *snap;
@@ -230,26 +245,65 @@ select_path(struct rs *s, const char *path)
 
 /* ---- metadata --------------------------------------------------------------- */
 
-static uid_t
-uid_for(const struct node *n)
+/* The local ID of a user or group name; 0 if the name is unknown here. */
+static int
+lookup_owner(const char *name, int group, uint32_t *id)
 {
-	struct passwd pw, *res = NULL;
 	char tmp[4096];
 
-	if (n->user && n->user[0] && getpwnam_r(n->user, &pw, tmp, sizeof(tmp), &res) == 0 && res)
-		return res->pw_uid;
-	return (uid_t)n->uid;
+	if (group) {
+		struct group gr, *res = NULL;
+		if (getgrnam_r(name, &gr, tmp, sizeof(tmp), &res) != 0 || res == NULL)
+			return 0;
+		*id = (uint32_t)res->gr_gid;
+	} else {
+		struct passwd pw, *res = NULL;
+		if (getpwnam_r(name, &pw, tmp, sizeof(tmp), &res) != 0 || res == NULL)
+			return 0;
+		*id = (uint32_t)res->pw_uid;
+	}
+	return 1;
+}
+
+/* By name when the name exists here (the same person, another UID on this
+ * machine), else the number recorded. */
+static uint32_t
+owner_for(struct owner_cache *oc, const char *name, int group, uint32_t recorded)
+{
+	uint32_t id = recorded;
+	int found;
+
+	if (name == NULL || name[0] == '\0')
+		return recorded;
+	pthread_mutex_lock(&oc->mu);
+	for (size_t i = 0; i < oc->n; i++)
+		if (oc->e[i].group == group && strcmp(oc->e[i].name, name) == 0) {
+			found = oc->e[i].found;
+			id = oc->e[i].id;
+			pthread_mutex_unlock(&oc->mu);
+			return found ? id : recorded;
+		}
+	found = lookup_owner(name, group, &id);
+	if (oc->n < OWNER_CACHE && (oc->e[oc->n].name = strdup(name)) != NULL) {
+		oc->e[oc->n].group = group;
+		oc->e[oc->n].found = found;
+		oc->e[oc->n].id = id;
+		oc->n++;
+	}
+	pthread_mutex_unlock(&oc->mu);
+	return found ? id : recorded;
+}
+
+static uid_t
+uid_for(struct rs *s, const struct node *n)
+{
+	return (uid_t)owner_for(&s->owners, n->user, 0, n->uid);
 }
 
 static gid_t
-gid_for(const struct node *n)
+gid_for(struct rs *s, const struct node *n)
 {
-	struct group gr, *res = NULL;
-	char tmp[4096];
-
-	if (n->group && n->group[0] && getgrnam_r(n->group, &gr, tmp, sizeof(tmp), &res) == 0 && res)
-		return res->gr_gid;
-	return (gid_t)n->gid;
+	return (gid_t)owner_for(&s->owners, n->group, 1, n->gid);
 }
 
 static void
@@ -272,7 +326,7 @@ apply_meta_fd(struct rs *s, int fd, const struct node *n, const char *path)
 {
 	struct timespec ts[2];
 
-	if (s->as_root && fchown(fd, uid_for(n), gid_for(n)) != 0)
+	if (s->as_root && fchown(fd, uid_for(s, n), gid_for(s, n)) != 0)
 		rs_warn(s, 0, "%s: cannot set owner: %s", path, strerror(errno));
 	if (fchmod(fd, n->mode & 07777) != 0)
 		return errno;
@@ -292,7 +346,8 @@ apply_meta_at(struct rs *s, int dirfd, const char *name, const struct node *n, c
 {
 	struct timespec ts[2];
 
-	if (s->as_root && fchownat(dirfd, name, uid_for(n), gid_for(n), AT_SYMLINK_NOFOLLOW) != 0)
+	if (s->as_root &&
+	    fchownat(dirfd, name, uid_for(s, n), gid_for(s, n), AT_SYMLINK_NOFOLLOW) != 0)
 		rs_warn(s, 0, "%s: cannot set owner: %s", path, strerror(errno));
 	if (n->type != NODE_SYMLINK && fchmodat(dirfd, name, n->mode & 07777, 0) != 0)
 		return errno;
@@ -760,6 +815,9 @@ rs_release(struct rs *s)
 	if (s->rootfd >= 0)
 		close(s->rootfd);
 	pthread_mutex_destroy(&s->mu);
+	for (size_t i = 0; i < s->owners.n; i++)
+		free(s->owners.e[i].name);
+	pthread_mutex_destroy(&s->owners.mu);
 }
 
 int
@@ -780,6 +838,7 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 	s.t0 = time_mono();
 	s.bytes_total = o->nincludes ? 0 : snap->sum.bytes_total;
 	pthread_mutex_init(&s.mu, NULL);
+	pthread_mutex_init(&s.owners.mu, NULL);
 	index_init(&s.links_seen);
 	if (o->target == NULL || o->target[0] == '\0') {
 		e = mm_fail(c, MM_EINVAL, "no target folder given");

@@ -110,7 +110,7 @@ save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree 
 		if (lstat(kpath, &st) == 0)
 			b->top_dev = st.st_dev;
 		free(kpath);
-		return bk_save_entry(b, pd, path, k->name, ptree, c);
+		return bk_save_entry(b, pd, -1, path, k->name, ptree, c);
 	}
 	if ((kpath = path_join(path, k->name)) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
@@ -317,7 +317,7 @@ build_root(struct bk *b, struct snapshot *s, const struct mm_id *ptree_id, struc
 		pn.type = NODE_DIR;
 		if (ptree_id != NULL)
 			pn.subtree = *ptree_id;
-		e = bk_walk_dir(b, top, &rn, "/", ptree_id ? &pn : NULL, c);
+		e = bk_walk_dir(b, top, &rn, -1, "/", "/", ptree_id ? &pn : NULL, c);
 	} else {
 		e = save_vdir(b, &root, "/", &pt, top, c);
 	}
