@@ -432,11 +432,16 @@ repo_flush(struct repo *r, struct mm_ctx *c)
 	pthread_cond_broadcast(&r->writer_free);
 	if (e == 0 && r->pack_failed)
 		e = mm_fail(c, MM_EIO, "a pack could not be written; no index names its blobs");
-	if (e == 0 && r->idx.npacks > r->idx_saved) {
-		if ((e = index_encode(&r->idx, r->idx_saved, &plain)) != 0)
+	/* New packs go into index objects of about INDEX_OBJECT_BLOBS blobs
+	 * each, so writing the index never needs memory for all of it at once
+	 * (a million tiny files make a million blobs). */
+	while (e == 0 && r->idx.npacks > r->idx_saved) {
+		uint32_t end = index_group_end(&r->idx, r->idx_saved, INDEX_OBJECT_BLOBS);
+		buf_reset(&plain);
+		if ((e = index_encode_range(&r->idx, r->idx_saved, end, &plain)) != 0)
 			mm_fail(c, e, "cannot encode index");
 		else if ((e = repo_object_write(r, OBJ_INDEX, &plain, name, c)) == 0)
-			r->idx_saved = (uint32_t)r->idx.npacks;
+			r->idx_saved = end;
 	}
 	pthread_mutex_unlock(&r->mu);
 	buf_release(&plain);

@@ -176,31 +176,74 @@ index_find(const struct index *ix, const struct mm_id *id, struct blob_loc *out)
 	return 0;
 }
 
+static size_t
+blobs_in(const uint32_t *count, size_t npk)
+{
+	size_t total = 0;
+
+	for (size_t k = 0; k < npk; k++)
+		total += count[k];
+	return total;
+}
+
+uint32_t
+index_group_end(const struct index *ix, uint32_t first, size_t max_blobs)
+{
+	uint32_t *count;
+	size_t npk = first < ix->npacks ? ix->npacks - first : 0, total = 0, k;
+
+	if (npk == 0 || (count = calloc(npk, sizeof(*count))) == NULL)
+		return (uint32_t)ix->npacks; /* one object then, as before */
+	for (size_t i = 0; i < ix->n; i++) {
+		uint32_t p = index_entry_at(ix, i)->pack & ~PACK_TREE_BIT;
+		if (p >= first && p < ix->npacks)
+			count[p - first]++;
+	}
+	for (k = 0; k < npk && total < max_blobs; k++)
+		total += count[k];
+	free(count);
+	return first + (uint32_t)k;
+}
+
 int
 index_encode(const struct index *ix, uint32_t first, struct buf *out)
 {
-	size_t npk = first < ix->npacks ? ix->npacks - first : 0;
+	return index_encode_range(ix, first, (uint32_t)ix->npacks, out);
+}
+
+int
+index_encode_range(const struct index *ix, uint32_t first, uint32_t end, struct buf *out)
+{
+	size_t npk;
 	uint32_t *count = NULL, *at = NULL;
 	size_t *order = NULL;
 	int e;
 
+	if (end > ix->npacks)
+		end = (uint32_t)ix->npacks;
+	npk = first < end ? end - first : 0;
+
 	if (npk > 0 && ((count = calloc(npk, sizeof(*count))) == NULL ||
-			(at = calloc(npk, sizeof(*at))) == NULL ||
-			(order = malloc((ix->n ? ix->n : 1) * sizeof(*order))) == NULL)) {
+			(at = calloc(npk, sizeof(*at))) == NULL)) {
 		e = MM_ENOMEM;
 		goto out;
 	}
 	/* Group the blobs by pack, keeping each pack's blobs in entry order. */
 	for (size_t i = 0; i < ix->n; i++) {
 		uint32_t p = index_entry_at(ix, i)->pack & ~PACK_TREE_BIT;
-		if (p >= first && p < ix->npacks)
+		if (p >= first && p < end)
 			count[p - first]++;
+	}
+	if (npk > 0 && (order = malloc((blobs_in(count, npk) + 1) *
+				       sizeof(*order))) == NULL) {
+		e = MM_ENOMEM;
+		goto out;
 	}
 	for (size_t k = 1; k < npk; k++)
 		at[k] = at[k - 1] + count[k - 1];
 	for (size_t i = 0; i < ix->n; i++) {
 		uint32_t p = index_entry_at(ix, i)->pack & ~PACK_TREE_BIT;
-		if (p >= first && p < ix->npacks)
+		if (p >= first && p < end)
 			order[at[p - first]++] = i;
 	}
 	if ((e = buf_append(out, "MMIX", 4)) != 0 || (e = buf_append_u16(out, INDEX_VERSION)) != 0 ||

@@ -100,6 +100,13 @@ size_t index_memory(const struct index *ix);
 /* Encode the packs [first, npacks) with their blobs as an index object
  * plaintext; decode appends to ix. */
 int index_encode(const struct index *ix, uint32_t first_pack, struct buf *out) MM_MUST_CHECK;
+/* The end of a group of packs from first_pack holding at least max_blobs
+ * blobs (or all the rest): where one index object should stop. */
+uint32_t index_group_end(const struct index *ix, uint32_t first_pack, size_t max_blobs);
+#define INDEX_OBJECT_BLOBS 131072
+/* The same for packs [first_pack, end_pack) only. */
+int index_encode_range(const struct index *ix, uint32_t first_pack, uint32_t end_pack,
+		       struct buf *out) MM_MUST_CHECK;
 int index_decode(struct index *ix, const uint8_t *p, size_t n, struct mm_ctx *c) MM_MUST_CHECK;
 
 /* ---- pack header ------------------------------------------------------ */

@@ -134,6 +134,18 @@ test_encode_decode(void **state)
 			assert_int_equal(index_add(&a, &id, &loc, NULL), 0);
 		}
 	}
+	/* Index objects are cut after the pack that reaches the blob count. */
+	assert_int_equal(index_group_end(&a, 0, 120), 3);
+	assert_int_equal(index_group_end(&a, 0, 50), 1);
+	assert_int_equal(index_group_end(&a, 3, 1000), 4);
+	assert_int_equal(index_group_end(&a, 4, 1000), 4);
+	assert_int_equal(index_encode_range(&a, 1, 3, &part), 0);
+	assert_int_equal(index_decode(&b, part.data, part.len, &c), 0);
+	assert_int_equal(b.npacks, 2);
+	assert_int_equal(b.n, 100);
+	index_release(&b);
+	index_init(&b);
+	buf_reset(&part);
 	assert_int_equal(index_encode(&a, 0, &enc), 0);
 	assert_int_equal(index_decode(&b, enc.data, enc.len, &c), 0);
 	assert_int_equal(b.n, a.n);
