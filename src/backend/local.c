@@ -613,36 +613,18 @@ static int
 local_upload_commit(struct backend_upload *u, const char *name, struct mm_ctx *c)
 {
 	struct local_be *lb = local_of(u->be);
-	char *path = NULL, *dir = NULL;
-	int r;
+	char *path = NULL;
+	int r, renamed = 0;
 
 	if ((r = obj_full_path(lb, u->type, name, &path, c)) != 0 ||
 	    (r = ensure_obj_dir(lb, u->type, name, c)) != 0)
 		goto out;
-	if (fsync(u->fd) != 0) {
-		r = mm_fail_errno(c, errno, "fsync %s", u->tmp);
-		goto out;
+	r = file_commit(&u->fd, u->tmp, path, &renamed, c);
+	if (renamed) {
+		free(u->tmp);
+		u->tmp = NULL; /* nothing to unlink */
 	}
-	r = close(u->fd);
-	u->fd = -1;
-	if (r != 0) {
-		r = mm_fail_errno(c, errno, "close %s", u->tmp);
-		goto out;
-	}
-	if (rename(u->tmp, path) != 0) {
-		r = mm_fail_errno(c, errno, "rename to %s", path);
-		goto out;
-	}
-	free(u->tmp);
-	u->tmp = NULL; /* renamed: nothing to unlink */
-	if ((dir = strdup(path)) == NULL) {
-		r = mm_fail(c, MM_ENOMEM, "out of memory");
-		goto out;
-	}
-	*strrchr(dir, '/') = '\0';
-	r = fsync_dir(dir, c);
 out:
-	free(dir);
 	free(path);
 	return r;
 }

@@ -213,15 +213,45 @@ open_tmp(const char *path, int mode, char *tmp, size_t tmpsz, struct mm_ctx *c)
 }
 
 int
+file_commit(int *fd, const char *tmp, const char *path, int *renamed, struct mm_ctx *c)
+{
+	char *dir = NULL;
+	int r;
+
+	*renamed = 0;
+	if (fsync(*fd) != 0) {
+		r = mm_fail_errno(c, errno, "fsync %s", path);
+		close(*fd);
+		*fd = -1;
+		return r;
+	}
+	r = close(*fd);
+	*fd = -1;
+	if (r != 0)
+		return mm_fail_errno(c, errno, "close %s", path);
+	if ((dir = dir_of(path)) == NULL)
+		return mm_fail(c, MM_ENOMEM, "%s: out of memory", path);
+	if (rename(tmp, path) != 0) {
+		r = mm_fail_errno(c, errno, "rename to %s", path);
+		goto out;
+	}
+	*renamed = 1;
+	r = fsync_dir(dir, c);
+out:
+	free(dir);
+	return r;
+}
+
+int
 file_write_atomic(const char *path, const void *p, size_t n, int mode,
     struct mm_ctx *c)
 {
-	char *dir = NULL, *tmp = NULL;
+	char *tmp = NULL;
 	size_t tmpsz;
-	int fd = -1, r;
+	int fd = -1, r, renamed = 0;
 
 	tmpsz = strlen(path) + 64;
-	if ((tmp = malloc(tmpsz)) == NULL || (dir = dir_of(path)) == NULL) {
+	if ((tmp = malloc(tmpsz)) == NULL) {
 		r = mm_fail(c, MM_ENOMEM, "%s: out of memory", path);
 		goto out;
 	}
@@ -236,25 +266,11 @@ file_write_atomic(const char *path, const void *p, size_t n, int mode,
 		r = mm_fail_errno(c, -r, "write %s", path);
 		goto out;
 	}
-	if (fsync(fd) != 0) {
-		r = mm_fail_errno(c, errno, "fsync %s", path);
-		goto out;
+	r = file_commit(&fd, tmp, path, &renamed, c);
+	if (renamed) {
+		free(tmp);
+		tmp = NULL; /* nothing left to unlink */
 	}
-	r = close(fd);
-	fd = -1;
-	if (r != 0) {
-		r = mm_fail_errno(c, errno, "close %s", path);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		r = mm_fail_errno(c, errno, "rename to %s", path);
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL; /* renamed: nothing left to unlink */
-	if ((r = fsync_dir(dir, c)) != 0)
-		goto out;
-	r = 0;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -262,7 +278,6 @@ out:
 		unlink(tmp);
 		free(tmp);
 	}
-	free(dir);
 	return r;
 }
 

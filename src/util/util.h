@@ -127,6 +127,11 @@ int file_read_all(const char *path, size_t max, struct buf *b, struct mm_ctx *c)
 int file_write_atomic(const char *path, const void *p, size_t n, int mode,
 		      struct mm_ctx *c) MM_MUST_CHECK;
 int fsync_dir(const char *dir, struct mm_ctx *c) MM_MUST_CHECK;
+/* The end of a durable write: fsync and close *fd (set to -1), rename tmp to
+ * path, fsync path's folder. On error tmp is left for the caller to unlink
+ * unless the rename happened (then *renamed is 1). */
+int file_commit(int *fd, const char *tmp, const char *path, int *renamed,
+		struct mm_ctx *c) MM_MUST_CHECK;
 /* mkdir -p with a mode for each created component. */
 int mkdir_p(const char *path, int mode, struct mm_ctx *c) MM_MUST_CHECK;
 /* Join into a new allocation: "a/b". */
