@@ -161,19 +161,21 @@ out:
 }
 
 int
-crypto_seal_in_place(const uint8_t key[MM_KEY_LEN], uint8_t *box, size_t n)
+crypto_seal_in_place(const uint8_t key[MM_KEY_LEN], uint8_t *box, size_t n, const void *aad,
+		     size_t aad_len)
 {
 	EVP_CIPHER_CTX *cx;
 	uint8_t *ct = box + MM_NONCE_LEN;
 	int len, r = MM_ECRYPTO;
 
-	if (n > INT32_MAX - 64)
+	if (n > INT32_MAX - 64 || aad_len > INT32_MAX)
 		return MM_ELIMIT;
 	if ((cx = EVP_CIPHER_CTX_new()) == NULL)
 		return MM_ENOMEM;
 	/* GCM is a stream mode: OpenSSL encrypts with in == out. */
 	if (RAND_bytes(box, MM_NONCE_LEN) != 1 ||
 	    EVP_EncryptInit_ex(cx, EVP_aes_256_gcm(), NULL, key, box) != 1 ||
+	    (aad_len > 0 && EVP_EncryptUpdate(cx, NULL, &len, aad, (int)aad_len) != 1) ||
 	    (n > 0 && (EVP_EncryptUpdate(cx, ct, &len, ct, (int)n) != 1 || (size_t)len != n)) ||
 	    EVP_EncryptFinal_ex(cx, ct + n, &len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_GCM_GET_TAG, MM_TAG_LEN, ct + n) != 1)

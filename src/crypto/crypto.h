@@ -61,8 +61,9 @@ int crypto_seal(const uint8_t key[MM_KEY_LEN], const void *plain, size_t n,
 		const void *aad, size_t aad_len, struct buf *out) MM_MUST_CHECK;
 /* The same in place, without a second buffer: box holds room for the nonce
  * (12), then the n plaintext bytes, then room for the tag (16); on return
- * it is nonce || ciphertext || tag. No aad. */
-int crypto_seal_in_place(const uint8_t key[MM_KEY_LEN], uint8_t *box, size_t n) MM_MUST_CHECK;
+ * it is nonce || ciphertext || tag. aad may be NULL/0. */
+int crypto_seal_in_place(const uint8_t key[MM_KEY_LEN], uint8_t *box, size_t n, const void *aad,
+			 size_t aad_len) MM_MUST_CHECK;
 /*
  * AEAD open: in = nonce || ciphertext || tag; the tag is verified before any
  * plaintext is released. Appends plaintext to out. MM_EAUTH on any mismatch,

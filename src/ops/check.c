@@ -23,6 +23,12 @@ struct checker {
 	struct index seen_blobs;
 	struct pack_file *files; /* packs present in the backend, sorted */
 	size_t nfiles, files_cap;
+	/* Index entries by pack: those of canonical pack p (the first number
+	 * with its ID) are refs[ref_start[p] .. ref_start[p + 1]). */
+	uint32_t *canon;
+	size_t *ref_start;
+	size_t *refs;
+	struct index pack_ids; /* set of the pack IDs the index names */
 	pthread_mutex_t mu; /* warn and counters during read_data */
 };
 
@@ -222,6 +228,41 @@ struct pack_job {
 	uint32_t packno;
 };
 
+/* Does every index entry that places a blob in this pack match the pack
+ * header at that offset? A pack stored under another pack's name opens
+ * blob by blob under its own header, so this is what catches it. */
+static void
+match_index(struct checker *k, uint32_t packno, const char *name, const struct pack_entry *ents,
+	    const uint64_t *offs, size_t nents)
+{
+	const struct index *ix = &k->r->idx;
+	size_t bad = 0;
+	char first[65] = "";
+
+	for (size_t i = k->ref_start[packno]; i < k->ref_start[packno + 1]; i++) {
+		const struct index_entry *en = index_entry_at(ix, k->refs[i]);
+		size_t lo = 0, hi = nents;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (offs[mid] < en->offset)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < nents && offs[lo] == en->offset &&
+		    memcmp(ents[lo].id.b, en->id.b, MM_ID_LEN) == 0 &&
+		    ents[lo].length == en->length && ents[lo].raw_len == en->raw_len &&
+		    ents[lo].type == ((en->pack >> 31) ? BLOB_TREE : BLOB_DATA))
+			continue;
+		if (bad++ == 0)
+			hex_encode(en->id.b, MM_ID_LEN, first);
+	}
+	if (bad > 0)
+		problem(k, "pack %s: %zu index entr%s disagree%s with the pack header (first: blob %.16s)",
+			name, bad, bad == 1 ? "y" : "ies", bad == 1 ? "s" : "", first);
+}
+
 static void
 read_pack(struct checker *k, uint32_t packno)
 {
@@ -229,9 +270,9 @@ read_pack(struct checker *k, uint32_t packno)
 	struct mm_ctx c = MM_CTX_INIT;
 	struct buf raw = BUF_INIT, plain = BUF_INIT;
 	struct pack_entry *ents = NULL;
+	uint64_t *offs = NULL;
 	size_t nents = 0;
 	uint64_t off = 0;
-	uint8_t sum[32];
 	char name[65], hex[65];
 
 	hex_encode(pid->b, MM_ID_LEN, name);
@@ -243,32 +284,32 @@ read_pack(struct checker *k, uint32_t packno)
 	k->res->packs_read++;
 	k->res->bytes_read += raw.len;
 	pthread_mutex_unlock(&k->mu);
-	crypto_sha256(raw.data, raw.len, sum);
-	if (memcmp(sum, pid->b, 32) != 0)
-		problem(k, "pack %s: contents do not match its name (altered or damaged)", name);
+	/* The pack is not hashed against its name: every byte of it is under
+	 * an AEAD tag (the header's, or a blob's bound to the blob's ID), and
+	 * match_index ties the pack to what the index says is in it. */
 	if (repo_pack_parse(k->r, raw.data, raw.len, &ents, &nents, &c) != 0) {
 		problem(k, "pack %s: %s", name, c.msg);
+		goto out;
+	}
+	if (nents > 0 && (offs = calloc(nents, sizeof(*offs))) == NULL) {
+		problem(k, "pack %s: out of memory", name);
 		goto out;
 	}
 	for (size_t i = 0; i < nents; i++) {
 		struct blob_loc loc = { packno, (uint32_t)off, ents[i].length, ents[i].raw_len,
 					ents[i].type };
-		struct blob_loc ix;
 
+		offs[i] = off;
 		hex_encode(ents[i].id.b, MM_ID_LEN, hex);
-		buf_reset(&plain);
 		c.msg[0] = '\0';
-		if (repo_blob_open(k->r, &ents[i].id, &loc, raw.data + off, &plain, &c) != 0)
+		if (repo_blob_open(k->r, &ents[i].id, &loc, raw.data + off, REPO_VERIFY_ID, &plain,
+				   &c) != 0)
 			problem(k, "pack %s: blob %s: %s", name, hex, c.msg);
-		if (index_find(&k->r->idx, &ents[i].id, &ix) == 0 &&
-		    memcmp(k->r->idx.packs[ix.pack].b, pid->b, MM_ID_LEN) == 0 &&
-		    (ix.offset != loc.offset || ix.length != loc.length || ix.type != loc.type ||
-		     ix.raw_len != loc.raw_len))
-			problem(k, "pack %s: blob %s: the index disagrees with the pack header", name,
-				hex);
 		off += ents[i].length;
 	}
+	match_index(k, packno, name, ents, offs, nents);
 out:
+	free(offs);
 	free(ents);
 	buf_release(&raw);
 	buf_release(&plain);
@@ -283,83 +324,134 @@ pack_job_run(void *arg)
 	free(j);
 }
 
-/* Index packs are unique by ID; the same pack in two index objects is
- * checked once. Returns the first pack number for each distinct ID. */
+/* Index packs are unique by ID, but one pack may be listed by two index
+ * objects under two numbers: canon[p] is the first number with p's ID,
+ * and only that one is checked. */
 static int
-first_of_id(const struct index *ix, uint32_t p, struct index *set, int *err)
+map_packs(struct checker *k, struct mm_ctx *c)
 {
-	return !set_seen(set, &ix->packs[p], err);
+	const struct index *ix = &k->r->idx;
+	struct index *ids = &k->pack_ids;
+	size_t *fill = NULL;
+	int e = 0;
+
+	k->canon = calloc(ix->npacks + 1, sizeof(*k->canon));
+	k->ref_start = calloc(ix->npacks + 2, sizeof(*k->ref_start));
+	fill = calloc(ix->npacks + 1, sizeof(*fill));
+	if (k->canon == NULL || k->ref_start == NULL || fill == NULL ||
+	    (ix->n > 0 && (k->refs = calloc(ix->n, sizeof(*k->refs))) == NULL)) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint32_t p = 0; p < ix->npacks; p++) {
+		struct blob_loc loc = { p, 0, MM_AEAD_OVERHEAD, 0, 0 };
+		int added = 0;
+
+		if ((e = index_add(ids, &ix->packs[p], &loc, &added)) != 0) {
+			e = mm_fail(c, e, "out of memory");
+			goto out;
+		}
+		if (!added && index_find(ids, &ix->packs[p], &loc) == 0)
+			k->canon[p] = loc.pack;
+		else
+			k->canon[p] = p;
+	}
+	/* Counting sort of the index entries by canonical pack. */
+	for (size_t i = 0; i < ix->n; i++) {
+		uint32_t p = index_entry_at(ix, i)->pack & 0x7fffffffu;
+		if (p < ix->npacks)
+			k->ref_start[k->canon[p] + 1]++;
+	}
+	for (uint32_t p = 0; p < ix->npacks; p++)
+		k->ref_start[p + 1] += k->ref_start[p];
+	for (size_t i = 0; i < ix->n; i++) {
+		uint32_t p = index_entry_at(ix, i)->pack & 0x7fffffffu;
+		if (p < ix->npacks) {
+			p = k->canon[p];
+			k->refs[k->ref_start[p] + fill[p]++] = i;
+		}
+	}
+out:
+	free(fill);
+	return e;
+}
+
+/* Bytes pack p must have at least: the end of its last indexed blob. */
+static uint64_t
+pack_needs(const struct checker *k, uint32_t p)
+{
+	uint64_t need = 0;
+
+	for (size_t i = k->ref_start[p]; i < k->ref_start[p + 1]; i++) {
+		const struct index_entry *en = index_entry_at(&k->r->idx, k->refs[i]);
+		uint64_t end = (uint64_t)en->offset + en->length;
+		if (end > need)
+			need = end;
+	}
+	return need;
+}
+
+static int
+queue_pack(struct checker *k, struct pool *pool, uint32_t p, struct mm_ctx *c)
+{
+	struct pack_job *j;
+	int e;
+
+	if ((e = repo_lock_refresh(k->r, c)) != 0)
+		return e;
+	if ((j = malloc(sizeof(*j))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	j->k = k;
+	j->packno = p;
+	if ((e = pool_submit(pool, pack_job_run, j)) != 0) {
+		free(j);
+		return mm_fail(c, e, "cannot queue work");
+	}
+	return 0;
 }
 
 static int
 check_packs(struct checker *k, struct mm_ctx *c)
 {
 	const struct index *ix = &k->r->idx;
-	uint64_t *need = NULL;
-	struct index seen = INDEX_INIT;
 	struct pool *pool = NULL;
-	int e, err = 0;
+	int e;
 
 	if ((e = backend_list(k->r->be, OBJ_PACK, collect_pack, k, c)) != 0)
 		return e;
 	if (k->nfiles > 1)
 		qsort(k->files, k->nfiles, sizeof(*k->files), id_cmp);
-	if (ix->npacks > 0 && (need = calloc(ix->npacks, sizeof(*need))) == NULL)
-		return mm_fail(c, MM_ENOMEM, "out of memory");
-	for (size_t i = 0; i < ix->n; i++) {
-		const struct index_entry *en = index_entry_at(ix, i);
-		uint32_t p = en->pack & 0x7fffffffu;
-		uint64_t end = (uint64_t)en->offset + en->length;
-		if (p < ix->npacks && end > need[p])
-			need[p] = end;
-	}
+	if ((e = map_packs(k, c)) != 0)
+		return e;
 	if (k->o->read_data && (e = pool_new(0, &pool)) != 0) {
 		mm_fail(c, e, "cannot start worker threads");
 		goto out;
 	}
 	for (uint32_t p = 0; p < ix->npacks; p++) {
 		struct pack_file *f;
+		uint64_t need;
 		char name[65];
 
-		if (!first_of_id(ix, p, &seen, &err)) {
-			if (err) {
-				e = mm_fail(c, err, "out of memory");
-				goto out;
-			}
+		if (k->canon[p] != p)
 			continue;
-		}
 		k->res->packs++;
 		hex_encode(ix->packs[p].b, MM_ID_LEN, name);
 		if ((f = find_file(k, &ix->packs[p])) == NULL) {
 			problem(k, "pack %s: named by the index but missing", name);
 			continue;
 		}
-		if (f->size < need[p] + 4 + MM_AEAD_OVERHEAD) {
+		need = pack_needs(k, p);
+		if (f->size < need + 4 + MM_AEAD_OVERHEAD) {
 			problem(k, "pack %s: %llu bytes, shorter than the index says", name,
 				(unsigned long long)f->size);
 			continue;
 		}
-		if (k->o->read_data) {
-			struct pack_job *j;
-			if ((e = repo_lock_refresh(k->r, c)) != 0)
-				goto out;
-			j = malloc(sizeof(*j));
-			if (j == NULL) {
-				e = mm_fail(c, MM_ENOMEM, "out of memory");
-				goto out;
-			}
-			j->k = k;
-			j->packno = p;
-			if ((e = pool_submit(pool, pack_job_run, j)) != 0) {
-				free(j);
-				mm_fail(c, e, "cannot queue work");
-				goto out;
-			}
-		}
+		if (k->o->read_data && (e = queue_pack(k, pool, p, c)) != 0)
+			goto out;
 	}
 	for (size_t i = 0; i < k->nfiles; i++) {
 		struct blob_loc dummy;
-		if (index_find(&seen, &k->files[i].id, &dummy) != 0)
+		if (index_find(&k->pack_ids, &k->files[i].id, &dummy) != 0)
 			k->res->unindexed_packs++;
 	}
 out:
@@ -367,8 +459,6 @@ out:
 		pool_wait(pool);
 		pool_free(pool);
 	}
-	index_release(&seen);
-	free(need);
 	return e;
 }
 
@@ -385,12 +475,17 @@ ops_check(struct repo *r, const struct check_opts *o, struct check_result *res, 
 	k.res = res;
 	index_init(&k.seen_trees);
 	index_init(&k.seen_blobs);
+	index_init(&k.pack_ids);
 	pthread_mutex_init(&k.mu, NULL);
 	if ((e = check_snapshots(&k, c)) == 0)
 		e = check_packs(&k, c);
 	index_release(&k.seen_trees);
 	index_release(&k.seen_blobs);
+	index_release(&k.pack_ids);
 	free(k.files);
+	free(k.canon);
+	free(k.ref_start);
+	free(k.refs);
 	pthread_mutex_destroy(&k.mu);
 	return e;
 }

@@ -382,9 +382,11 @@ all_zero(const uint8_t *p, size_t n)
 }
 
 /* Write p[0..n) at the current offset, seeking over zero blocks so the
- * file gets holes where the source had them (or had zeros: same bytes). */
+ * file gets holes where the source had them (or had zeros: same bytes).
+ * *tail_hole says whether it ended with a seek (the file is then shorter
+ * than the offset until truncated). */
 static int
-write_sparse(int fd, const uint8_t *p, size_t n, struct mm_ctx *c)
+write_sparse(int fd, const uint8_t *p, size_t n, int *tail_hole, struct mm_ctx *c)
 {
 	size_t off = 0;
 	int e;
@@ -405,6 +407,7 @@ write_sparse(int fd, const uint8_t *p, size_t n, struct mm_ctx *c)
 			if (lseek(fd, (off_t)hole, SEEK_CUR) < 0)
 				return mm_fail_errno(c, errno, "seek");
 			off += hole;
+			*tail_hole = 1;
 			continue;
 		}
 		/* A run of non-zero blocks goes out in one write. */
@@ -417,6 +420,7 @@ write_sparse(int fd, const uint8_t *p, size_t n, struct mm_ctx *c)
 		if ((e = write_full(fd, p + off, run)) != 0)
 			return mm_fail_errno(c, -e, "write");
 		off += run;
+		*tail_hole = 0;
 	}
 	return 0;
 }
@@ -426,14 +430,14 @@ write_content(struct file_job *j, int fd, struct mm_ctx *c)
 {
 	struct buf b = BUF_INIT;
 	uint64_t written = 0;
-	int e = 0;
+	int e = 0, tail_hole = 0;
 
 	buf_init(&b, (size_t)REPO_BLOB_MAX);
 	for (size_t i = 0; i < j->n.ncontent; i++) {
 		buf_reset(&b);
 		if ((e = repo_blob_read(j->s->r, &j->n.content[i], &b, c)) != 0)
 			goto out;
-		if ((e = write_sparse(fd, b.data, b.len, c)) != 0)
+		if ((e = write_sparse(fd, b.data, b.len, &tail_hole, c)) != 0)
 			goto out;
 		written += b.len;
 		pthread_mutex_lock(&j->s->mu);
@@ -441,7 +445,8 @@ write_content(struct file_job *j, int fd, struct mm_ctx *c)
 		pthread_mutex_unlock(&j->s->mu);
 		rs_progress(j->s, j->path);
 	}
-	if (ftruncate(fd, (off_t)written) != 0) {
+	/* The file is new (O_EXCL): only a trailing hole leaves it short. */
+	if (tail_hole && ftruncate(fd, (off_t)written) != 0) {
 		e = mm_fail_errno(c, errno, "truncate");
 		goto out;
 	}

@@ -334,9 +334,15 @@ int repo_blob_save(struct repo *r, enum blob_type t, const void *p, size_t n,
 /* Write open packs and a new index object for every pack not yet indexed. */
 int repo_flush(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
 
-/* Decrypt, decompress and verify a blob whose stored bytes are at hand. */
+/* Decrypt and decompress a blob whose stored bytes are at hand. The AEAD
+ * tag binds the bytes to id, loc->type and loc->raw_len, so a blob that
+ * opens is the one a key holder sealed under that ID. REPO_VERIFY_ID also
+ * recomputes the ID from the plaintext (check --read-data): that catches a
+ * writer that sealed the wrong bytes, e.g. memory corrupted before sealing. */
+#define REPO_VERIFY_ID 1u
 int repo_blob_open(struct repo *r, const struct mm_id *id, const struct blob_loc *loc,
-		   const uint8_t *stored, struct buf *out, struct mm_ctx *c) MM_MUST_CHECK;
+		   const uint8_t *stored, unsigned flags, struct buf *out,
+		   struct mm_ctx *c) MM_MUST_CHECK;
 /* Read a blob through the index: MM_ENOENT if unknown, MM_EAUTH if altered. */
 int repo_blob_read(struct repo *r, const struct mm_id *id, struct buf *out,
 		   struct mm_ctx *c) MM_MUST_CHECK;

@@ -46,9 +46,10 @@ load helpers
 	head -c 3000000 /dev/urandom > "$T/src/victim.bin"
 	echo "small and fine" > "$T/src/fine.txt"
 	mm backup "$T/src" >/dev/null
-	pack=$(find "$T/repo/data" -type f -size +2M)
+	# The largest pack holds part of victim.bin (each backup thread fills its own pack).
+	pack=$(find "$T/repo/data" -type f -size +100k -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
 	[ -n "$pack" ]
-	printf '\x00\x01\x02\x03' | dd of="$pack" bs=1 seek=1500000 conv=notrunc status=none
+	printf '\x00\x01\x02\x03' | dd of="$pack" bs=1 seek=$(($(stat -c %s "$pack") / 2)) conv=notrunc status=none
 	run mm check --read-data
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"pack $(basename "$pack")"* ]]
@@ -57,6 +58,27 @@ load helpers
 	[[ "$output" == *"$T/src/victim.bin"* ]]
 	[ ! -e "$T/out$T/src/victim.bin" ]
 	[ "$(cat "$T/out$T/src/fine.txt")" = "small and fine" ]
+}
+
+@test "two packs swapped under each other's names: check and restore both notice" {
+	mm init >/dev/null
+	mkdir "$T/a" "$T/b"
+	head -c 3000000 /dev/urandom > "$T/a/first.bin"
+	mm backup "$T/a" >/dev/null
+	first=$(find "$T/repo/data" -type f -size +100k -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+	head -c 3000000 /dev/urandom > "$T/b/second.bin"
+	mm backup "$T/b" >/dev/null
+	second=$(find "$T/repo/data" -type f -size +100k -newer "$first" -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+	[ -n "$first" ] && [ -n "$second" ] && [ "$first" != "$second" ]
+	cp "$first" "$T/swap" && cp "$second" "$first" && cp "$T/swap" "$second"
+	run mm check --read-data
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"pack $(basename "$first"): "*" disagree"*" with the pack header"* ]]
+	[[ "$output" == *"pack $(basename "$second"): "*" disagree"*" with the pack header"* ]]
+	run mm restore latest --target "$T/out"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"$T/b/second.bin"*"authentication failed"* ]]
+	[ ! -e "$T/out$T/b/second.bin" ]
 }
 
 @test "restore never follows a symlink planted in the target" {

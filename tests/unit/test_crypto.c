@@ -29,6 +29,27 @@ test_seal_open_round_trip(void **state)
 	buf_release(&plain);
 }
 
+/* In place: same format as crypto_seal, opened by crypto_open with the same aad only. */
+static void
+test_seal_in_place_with_aad(void **state)
+{
+	const char msg[] = "税務 — tax ledger";
+	uint8_t box[sizeof(msg) + MM_AEAD_OVERHEAD];
+	struct buf plain = BUF_INIT;
+
+	(void)state;
+	memcpy(box + MM_NONCE_LEN, msg, sizeof(msg));
+	assert_int_equal(crypto_seal_in_place(key, box, sizeof(msg), "id-1", 4), 0);
+	assert_memory_not_equal(box + MM_NONCE_LEN, msg, sizeof(msg));
+	assert_int_equal(crypto_open(key, box, sizeof(box), "id-2", 4, &plain), MM_EAUTH);
+	assert_int_equal(crypto_open(key, box, sizeof(box), NULL, 0, &plain), MM_EAUTH);
+	assert_int_equal(plain.len, 0);
+	assert_int_equal(crypto_open(key, box, sizeof(box), "id-1", 4, &plain), 0);
+	assert_int_equal(plain.len, sizeof(msg));
+	assert_memory_equal(plain.data, msg, sizeof(msg));
+	buf_release(&plain);
+}
+
 static void
 test_seal_fresh_nonce(void **state)
 {
@@ -215,6 +236,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seal_open_round_trip),
+		cmocka_unit_test(test_seal_in_place_with_aad),
 		cmocka_unit_test(test_seal_fresh_nonce),
 		cmocka_unit_test(test_every_flipped_bit_detected),
 		cmocka_unit_test(test_wrong_key_or_aad),

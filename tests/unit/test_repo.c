@@ -188,6 +188,49 @@ test_altered_pack_detected(void **state)
 	buf_release(&out);
 }
 
+/* A blob's tag binds its ID, type and raw length: the same stored bytes
+ * opened under another ID, type or length fail; bytes sealed under the
+ * wrong ID open (the tag cannot know) but REPO_VERIFY_ID names them. */
+static void
+test_blob_bound_to_id(void **state)
+{
+	struct fx *f = *state;
+	struct repo *r = open_ok(f);
+	struct mm_ctx c = MM_CTX_INIT;
+	struct sealed_blob sb;
+	struct buf out = BUF_INIT;
+	struct mm_id a, b;
+	struct blob_loc loc = { 0 };
+
+	repo_blob_id(r, "first", 5, &a);
+	repo_blob_id(r, "other", 5, &b);
+	assert_int_equal(repo_blob_seal(r, BLOB_DATA, &a, "first", 5, &sb), 0);
+	loc.length = (uint32_t)sb.data.len;
+	loc.type = BLOB_DATA;
+	assert_int_equal(repo_blob_open(r, &a, &loc, sb.data.data, REPO_VERIFY_ID, &out, &c), 0);
+	assert_int_equal(out.len, 5);
+	assert_memory_equal(out.data, "first", 5);
+	assert_int_equal(repo_blob_open(r, &b, &loc, sb.data.data, 0, &out, &c), MM_EAUTH);
+	assert_non_null(strstr(c.msg, "authentication failed"));
+	loc.type = BLOB_TREE;
+	assert_int_equal(repo_blob_open(r, &a, &loc, sb.data.data, 0, &out, &c), MM_EAUTH);
+	loc.type = BLOB_DATA;
+	sealed_blob_release(&sb);
+
+	/* "other" sealed under a's ID: a writer's mistake only a rehash sees. */
+	assert_int_equal(repo_blob_seal(r, BLOB_DATA, &a, "other", 5, &sb), 0);
+	loc.length = (uint32_t)sb.data.len;
+	assert_int_equal(repo_blob_open(r, &a, &loc, sb.data.data, 0, &out, &c), 0);
+	assert_memory_equal(out.data, "other", 5);
+	c.msg[0] = '\0';
+	assert_int_equal(repo_blob_open(r, &a, &loc, sb.data.data, REPO_VERIFY_ID, &out, &c),
+			 MM_EAUTH);
+	assert_non_null(strstr(c.msg, "does not match its ID"));
+	sealed_blob_release(&sb);
+	buf_release(&out);
+	repo_free(r);
+}
+
 static void
 test_locks(void **state)
 {
@@ -277,6 +320,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_wrong_password_and_no_repo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_round_trip_and_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_altered_pack_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_bound_to_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
 		cmocka_unit_test(test_stale_lock_rules),
 		cmocka_unit_test_setup_teardown(test_snapshots_find, setup, teardown),
