@@ -6,7 +6,10 @@
  *
  * The walk never waits for a folder's chunks: a folder's tree is written
  * by whichever thread finishes its last piece (chunk or subfolder), so the
- * walk keeps the workers fed across thousands of small folders.
+ * walk keeps the workers fed across thousands of small folders. Subfolders
+ * are walked by the pool's threads too (a few at a time, so descriptors
+ * and read windows stay bounded): listing, stat and comparing with the
+ * parent snapshot run on every core, which is most of an unchanged run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -138,6 +141,8 @@ pdir_put(struct bk *b, struct pdir *p)
 	}
 }
 
+static int flush_batch(struct bkw *w, int run_here, struct mm_ctx *c);
+
 struct pdir *
 bk_top_new(void)
 {
@@ -151,13 +156,14 @@ bk_top_tree(struct pdir *top)
 }
 
 int
-bk_top_finish(struct bk *b, struct pdir *top, struct mm_id *id, struct mm_ctx *c)
+bk_top_finish(struct bkw *w, struct pdir *top, struct mm_id *id, struct mm_ctx *c)
 {
+	struct bk *b = w->b;
 	int e;
 
 	if (top == NULL)
 		return 0;
-	if ((e = bk_flush_batch(b, 1, c)) != 0)
+	if ((e = flush_batch(w, 1, c)) != 0)
 		bk_fail(b, e, c);
 	pdir_put(b, top);
 	pool_wait(b->pool);
@@ -179,7 +185,6 @@ job_done(struct bk *b, size_t bytes)
 {
 	pthread_mutex_lock(&b->mu);
 	b->inflight -= bytes;
-	pthread_cond_signal(&b->drained);
 	pthread_mutex_unlock(&b->mu);
 }
 
@@ -210,10 +215,16 @@ job_submit(struct bk *b, struct chunk_job *j, struct mm_ctx *c)
 	int e;
 
 	/* Bytes in flight, not jobs, bound memory: a queue of 8 MiB chunks
-	 * would otherwise hold far more than a queue of small files. */
+	 * would otherwise hold far more than a queue of small files. Over the
+	 * budget the walker does the job itself rather than wait: walkers run
+	 * on the pool's threads too, and waiting there could leave no thread
+	 * to bring the count down. */
 	pthread_mutex_lock(&b->mu);
-	while (b->inflight > 0 && b->inflight + j->bytes > b->inflight_max)
-		pthread_cond_wait(&b->drained, &b->mu);
+	if (b->inflight > 0 && b->inflight + j->bytes > b->inflight_max) {
+		pthread_mutex_unlock(&b->mu);
+		chunk_job_run(j);
+		return 0;
+	}
 	b->inflight += j->bytes;
 	pthread_mutex_unlock(&b->mu);
 	j->queued = 1;
@@ -231,25 +242,26 @@ job_submit(struct bk *b, struct chunk_job *j, struct mm_ctx *c)
 
 /* Hand the open batch over; inline (in this thread) when the caller is
  * about to wait anyway, which saves a wake-up per folder. */
-int
-bk_flush_batch(struct bk *b, int run_here, struct mm_ctx *c)
+static int
+flush_batch(struct bkw *w, int run_here, struct mm_ctx *c)
 {
-	struct chunk_job *j = b->batch;
+	struct chunk_job *j = w->batch;
 
 	if (j == NULL)
 		return 0;
-	b->batch = NULL;
+	w->batch = NULL;
 	if (run_here) {
 		chunk_job_run(j);
 		return 0;
 	}
-	return job_submit(b, j, c);
+	return job_submit(w->b, j, c);
 }
 
 static int
-submit_chunk(struct bk *b, struct pdir *owner, struct mm_id *slot, const uint8_t *p, size_t n,
+submit_chunk(struct bkw *w, struct pdir *owner, struct mm_id *slot, const uint8_t *p, size_t n,
 	     struct mm_ctx *c)
 {
+	struct bk *b = w->b;
 	struct chunk_item it = { owner, slot, malloc(n ? n : 1), n };
 	struct chunk_job *j;
 	int e;
@@ -269,17 +281,17 @@ submit_chunk(struct bk *b, struct pdir *owner, struct mm_id *slot, const uint8_t
 		j->bytes = n;
 		return job_submit(b, j, c);
 	}
-	if (b->batch == NULL && (b->batch = calloc(1, sizeof(*b->batch))) == NULL) {
+	if (w->batch == NULL && (w->batch = calloc(1, sizeof(*w->batch))) == NULL) {
 		free(it.data);
 		pdir_put(b, owner);
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	}
-	j = b->batch;
+	j = w->batch;
 	j->b = b;
 	j->it[j->n++] = it;
 	j->bytes += n;
 	if (j->n == BATCH_ITEMS || j->bytes >= BATCH_BYTES)
-		e = bk_flush_batch(b, 0, c);
+		e = flush_batch(w, 0, c);
 	else
 		e = 0;
 	return e;
@@ -300,28 +312,39 @@ bk_warn(struct bk *b, const char *fmt, ...)
 		b->o->rep.warn(b->o->rep.arg, msg);
 }
 
+/* Counts are those of the finished walkers plus this one's: a lower bound
+ * while others run, exact at the end. */
 static void
-bk_progress(struct bk *b, const char *path, int force)
+bk_progress(struct bkw *w, const char *path, int force)
 {
+	struct bk *b = w->b;
 	struct ops_progress p;
 	double now = time_mono();
 
-	if (!b->o->rep.progress || (!force && now - b->last_progress < 0.2))
+	if (!b->o->rep.progress)
 		return;
-	b->last_progress = now;
-	memset(&p, 0, sizeof(p));
-	p.files_done = b->sum.files_new + b->sum.files_changed + b->sum.files_unchanged;
-	p.bytes_done = b->sum.bytes_total;
-	p.errors = b->sum.errors;
-	p.elapsed = now - b->t0;
-	p.current = path;
-	b->o->rep.progress(b->o->rep.arg, &p);
+	if (force)
+		pthread_mutex_lock(&b->mu);
+	else if (pthread_mutex_trylock(&b->mu) != 0)
+		return;
+	if (force || now - b->last_progress >= 0.2) {
+		b->last_progress = now;
+		memset(&p, 0, sizeof(p));
+		p.files_done = b->sum.files_new + b->sum.files_changed + b->sum.files_unchanged +
+			       w->sum.files_new + w->sum.files_changed + w->sum.files_unchanged;
+		p.bytes_done = b->sum.bytes_total + w->sum.bytes_total;
+		p.errors = b->sum.errors + w->sum.errors;
+		p.elapsed = now - b->t0;
+		p.current = path;
+		b->o->rep.progress(b->o->rep.arg, &p);
+	}
+	pthread_mutex_unlock(&b->mu);
 }
 
 /* ---- metadata ----------------------------------------------------------- */
 
 static char *
-name_of_uid(struct bk *b, uint32_t uid)
+name_of_uid(struct bkw *b, uint32_t uid)
 {
 	struct passwd pw, *res = NULL;
 	char tmp[4096];
@@ -337,7 +360,7 @@ name_of_uid(struct bk *b, uint32_t uid)
 }
 
 static char *
-name_of_gid(struct bk *b, uint32_t gid)
+name_of_gid(struct bkw *b, uint32_t gid)
 {
 	struct group gr, *res = NULL;
 	char tmp[4096];
@@ -371,7 +394,7 @@ ts_ns(const struct timespec *t)
 }
 
 static int
-node_fill_stat(struct bk *b, struct node *n, const char *name, const struct stat *st)
+node_fill_stat(struct bkw *b, struct node *n, const char *name, const struct stat *st)
 {
 	n->name_len = strlen(name);
 	if ((n->name = malloc(n->name_len)) == NULL)
@@ -488,12 +511,40 @@ reuse_content(struct node *n, const struct node *p)
 }
 
 static void
-file_mark_error(struct bk *b, struct node *n, const char *path, int err)
+file_mark_error(struct bkw *w, struct node *n, const char *path, int err)
 {
-	bk_warn(b, "%s: cannot read: %s", path, strerror(err));
+	bk_warn(w->b, "%s: cannot read: %s", path, strerror(err));
 	n->flags |= NODE_F_ERROR;
 	n->ncontent = 0;
-	b->sum.errors++;
+	w->sum.errors++;
+}
+
+/* Make room for `need` bytes in the walker's window, keeping its first
+ * `keep` bytes. The window never exceeds the chunker's maximum plus one
+ * read: past max_size bytes the chunker always cuts. */
+static int
+win_reserve(struct bkw *w, size_t need, size_t keep)
+{
+	size_t limit = (size_t)w->b->r->cfg.chunker.max_size + READ_BLOCK, cap;
+	uint8_t *p;
+
+	if (need <= w->win_cap)
+		return 0;
+	cap = w->win_cap ? w->win_cap : READ_BLOCK;
+	while (cap < need)
+		cap *= 2;
+	if (cap > limit)
+		cap = limit;
+	if (need > cap)
+		return MM_ELIMIT;
+	if ((p = malloc(cap)) == NULL)
+		return MM_ENOMEM;
+	if (keep > 0)
+		memcpy(p, w->win, keep);
+	free(w->win);
+	w->win = p;
+	w->win_cap = cap;
+	return 0;
 }
 
 /* Read, chunk and queue a file; slots for the IDs are in n->content. The
@@ -501,10 +552,10 @@ file_mark_error(struct bk *b, struct node *n, const char *path, int err)
  * only when the next read would not fit, so each byte is moved at most
  * once more after the read (not once per chunk cut before it). */
 static int
-file_chunk(struct bk *b, struct pdir *pd, struct node *n, const char *path, int fd,
+file_chunk(struct bkw *w, struct pdir *pd, struct node *n, const char *path, int fd,
 	   struct mm_ctx *c)
 {
-	const struct chunker_params *cp = &b->r->cfg.chunker;
+	const struct chunker_params *cp = &w->b->r->cfg.chunker;
 	size_t cap = n->size / cp->min_size + 2, have = 0, start = 0, scanned = 0;
 	uint64_t total = 0;
 	int eof = 0, e;
@@ -512,30 +563,33 @@ file_chunk(struct bk *b, struct pdir *pd, struct node *n, const char *path, int 
 	if ((n->content = calloc(cap, sizeof(*n->content))) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	for (;;) {
-		size_t cut = have > 0 ? chunker_next_from(cp, &b->r->gear, b->win + start, have, eof,
-							  scanned)
+		size_t cut = have > 0 ? chunker_next_from(cp, &w->b->r->gear, w->win + start, have,
+							  eof, scanned)
 				      : 0;
 
 		if (cut == 0 && !eof) {
 			ssize_t got;
 
 			scanned = have; /* no cut in what we have: resume after it */
-			if (start + have + READ_BLOCK > b->win_cap) {
-				memmove(b->win, b->win + start, have);
+			if (start + have + READ_BLOCK > w->win_cap) {
+				if (have > 0)
+					memmove(w->win, w->win + start, have);
 				start = 0;
+				if ((e = win_reserve(w, have + READ_BLOCK, have)) != 0)
+					return mm_fail(c, e, "out of memory");
 			}
-			got = read(fd, b->win + start + have, READ_BLOCK);
+			got = read(fd, w->win + start + have, READ_BLOCK);
 			if (got < 0 && errno == EINTR)
 				continue;
 			if (got < 0) {
-				file_mark_error(b, n, path, errno);
+				file_mark_error(w, n, path, errno);
 				return 0;
 			}
 			if (got == 0)
 				eof = 1;
 			have += (size_t)got;
 			total += (uint64_t)got;
-			b->sum.bytes_read += (uint64_t)got;
+			w->sum.bytes_read += (uint64_t)got;
 			continue;
 		}
 		if (have == 0)
@@ -547,15 +601,15 @@ file_chunk(struct bk *b, struct pdir *pd, struct node *n, const char *path, int 
 			n->flags |= NODE_F_CHANGED;
 			break;
 		}
-		if ((e = submit_chunk(b, pd, &n->content[n->ncontent], b->win + start, cut, c)) != 0)
+		if ((e = submit_chunk(w, pd, &n->content[n->ncontent], w->win + start, cut, c)) != 0)
 			return e;
 		n->ncontent++;
-		if ((e = repo_lock_refresh(b->r, c)) != 0)
+		if ((e = repo_lock_refresh(w->b->r, c)) != 0)
 			return e;
 		start += cut;
 		have -= cut;
 		scanned = 0;
-		bk_progress(b, path, 0);
+		bk_progress(w, path, 0);
 	}
 	if (total != n->size)
 		n->flags |= NODE_F_CHANGED;
@@ -578,32 +632,32 @@ open_entry(int dfd, const char *name, const char *path, int flags)
 }
 
 static int
-save_file(struct bk *b, struct pdir *pd, struct node *n, int dfd, const char *name,
+save_file(struct bkw *w, struct pdir *pd, struct node *n, int dfd, const char *name,
 	  const char *path, const struct node *parent, struct mm_ctx *c)
 {
 	struct stat st;
 	int fd, e;
 
-	b->sum.bytes_total += n->size;
+	w->sum.bytes_total += n->size;
 	if (parent_unchanged(parent, n)) {
-		b->sum.files_unchanged++;
+		w->sum.files_unchanged++;
 		return reuse_content(n, parent) ? mm_fail(c, MM_ENOMEM, "out of memory") : 0;
 	}
 	if (parent != NULL && parent->type == NODE_FILE)
-		b->sum.files_changed++;
+		w->sum.files_changed++;
 	else
-		b->sum.files_new++;
+		w->sum.files_new++;
 	if ((fd = open_entry(dfd, name, path, 0)) < 0) {
-		file_mark_error(b, n, path, errno);
+		file_mark_error(w, n, path, errno);
 		return 0;
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	e = file_chunk(b, pd, n, path, fd, c);
+	e = file_chunk(w, pd, n, path, fd, c);
 	if (e == 0 && fstat(fd, &st) == 0 &&
 	    (ts_ns(&st.st_mtim) != n->mtime_ns || (uint64_t)st.st_size != n->size))
 		n->flags |= NODE_F_CHANGED;
 	if (e == 0 && (n->flags & NODE_F_CHANGED))
-		bk_warn(b, "%s: changed while it was read; the snapshot notes it", path);
+		bk_warn(w->b, "%s: changed while it was read; the snapshot notes it", path);
 	close(fd);
 	return e;
 }
@@ -681,7 +735,7 @@ oom:
 }
 
 static int
-save_symlink(struct bk *b, struct node *n, int dfd, const char *name, const char *path,
+save_symlink(struct bkw *w, struct node *n, int dfd, const char *name, const char *path,
 	     struct mm_ctx *c)
 {
 	char target[PATH_MAX + 1];
@@ -689,7 +743,7 @@ save_symlink(struct bk *b, struct node *n, int dfd, const char *name, const char
 			       : readlink(path, target, sizeof(target));
 	struct stat st;
 
-	b->sum.others++;
+	w->sum.others++;
 	/* readlink may have set the link's access time (there is no O_NOATIME
 	 * for it): record the time as it is now, so an unchanged link gives an
 	 * identical tree next time. */
@@ -697,9 +751,10 @@ save_symlink(struct bk *b, struct node *n, int dfd, const char *name, const char
 	    S_ISLNK(st.st_mode))
 		n->atime_ns = (int64_t)st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec;
 	if (len <= 0 || (size_t)len > PATH_MAX) {
-		bk_warn(b, "%s: cannot read link: %s", path, strerror(len < 0 ? errno : ENAMETOOLONG));
+		bk_warn(w->b, "%s: cannot read link: %s", path,
+			strerror(len < 0 ? errno : ENAMETOOLONG));
 		n->flags |= NODE_F_ERROR;
-		b->sum.errors++;
+		w->sum.errors++;
 		/* a symlink needs a target to be valid in a tree */
 		len = 1;
 		target[0] = '?';
@@ -711,50 +766,56 @@ save_symlink(struct bk *b, struct node *n, int dfd, const char *name, const char
 	return 0;
 }
 
-int
-bk_walk_dir(struct bk *b, struct pdir *pd, struct node *n, int pdfd, const char *name,
-	    const char *path, const struct node *parent, struct mm_ctx *c)
+/* The parent snapshot's tree of a folder; empty when it cannot be read
+ * (everything is then read anew). */
+static void
+load_parent_tree(struct bk *b, const struct mm_id *id, struct tree *pt)
 {
-	struct tree pt = TREE_INIT;
+	struct mm_ctx ignore = MM_CTX_INIT;
+
+	if (repo_tree_load(b->r, id, pt, &ignore) != 0)
+		tree_release(pt);
+}
+
+/* Save the entries of the folder open as fd (closed here) into pd's tree.
+ * *unreadable is set when the folder could not be listed in full. */
+static int
+walk_entries(struct bkw *w, struct pdir *pd, int fd, const char *path, const struct tree *pt,
+	     int *unreadable, struct mm_ctx *c)
+{
+	struct bk *b = w->b;
 	char **names = NULL;
 	size_t nnames = 0;
-	int derr = 0, e = 0, fd = -1;
+	int derr = 0, e;
 
-	b->sum.dirs++;
-	if (parent != NULL && parent->type == NODE_DIR) {
-		struct mm_ctx ignore = MM_CTX_INIT;
-		if (repo_tree_load(b->r, &parent->subtree, &pt, &ignore) != 0)
-			tree_release(&pt); /* no parent then: read everything */
-	}
-	if (b->o->one_file_system && n->dev != b->top_dev) {
-		/* a mount point: record it, do not descend */
-	} else if ((fd = open_entry(pdfd, name, path, O_DIRECTORY)) < 0 ||
-		   (e = read_dir_names(fd, &names, &nnames, &derr)) != 0) {
+	if ((e = read_dir_names(fd, &names, &nnames, &derr)) != 0) {
 		if (e == MM_ENOMEM) {
 			e = mm_fail(c, e, "out of memory");
 			goto out;
 		}
-		bk_warn(b, "%s: cannot read directory: %s", path, strerror(fd < 0 ? errno : derr));
-		n->flags |= NODE_F_ERROR;
-		b->sum.errors++;
+		bk_warn(b, "%s: cannot read directory: %s", path, strerror(derr));
+		*unreadable = 1;
+		w->sum.errors++;
 		e = 0;
 	}
 	/* Entries are looked up relative to the folder (no path walk per
 	 * entry); past BK_FD_DEPTH levels by path, so a deep tree cannot
 	 * exhaust the descriptors. */
-	if (fd >= 0 && b->depth >= BK_FD_DEPTH) {
+	if (w->depth >= BK_FD_DEPTH) {
 		close(fd);
 		fd = -1;
 	}
-	b->depth++;
+	w->depth++;
 	for (size_t i = 0; i < nnames && e == 0; i++)
-		e = bk_save_entry(b, pd, fd, path, names[i], &pt, c);
-	b->depth--;
+		e = bk_save_entry(w, pd, fd, path, names[i], pt, c);
+	w->depth--;
 	if (e != 0)
 		goto out;
 	if (atomic_load(&b->failed)) {
+		pthread_mutex_lock(&b->mu);
 		e = b->err;
 		*c = b->errctx;
+		pthread_mutex_unlock(&b->mu);
 		goto out;
 	}
 	/* Keep the lock fresh so no one takes it for a dead process's. */
@@ -763,14 +824,186 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free_names(names, nnames);
+	return e;
+}
+
+int
+bk_walk_dir(struct bkw *w, struct pdir *pd, struct node *n, int pdfd, const char *name,
+	    const char *path, const struct node *parent, struct mm_ctx *c)
+{
+	struct bk *b = w->b;
+	struct tree pt = TREE_INIT;
+	int fd, e = 0, unreadable = 0;
+
+	w->sum.dirs++;
+	if (b->o->one_file_system && n->dev != b->top_dev)
+		return 0; /* a mount point: record it, do not descend */
+	if (parent != NULL && parent->type == NODE_DIR)
+		load_parent_tree(b, &parent->subtree, &pt);
+	if ((fd = open_entry(pdfd, name, path, O_DIRECTORY)) < 0) {
+		bk_warn(b, "%s: cannot read directory: %s", path, strerror(errno));
+		unreadable = 1;
+		w->sum.errors++;
+	} else {
+		e = walk_entries(w, pd, fd, path, &pt, &unreadable, c);
+	}
+	if (unreadable)
+		n->flags |= NODE_F_ERROR;
 	tree_release(&pt);
 	return e;
+}
+
+/* ---- folders walked by the pool's threads -------------------------------- */
+
+struct walk_job {
+	struct bk *b;
+	struct pdir *pd; /* the folder's own tree; the job holds a reference */
+	int fd;          /* the folder, open */
+	char *path;
+	unsigned depth;
+	int has_parent;
+	struct mm_id parent_tree;
+};
+
+void
+bk_walker_start(struct bkw *w, struct bk *b)
+{
+	memset(w, 0, sizeof(*w));
+	w->b = b;
+	pthread_mutex_lock(&b->mu);
+	if (b->nspare > 0) {
+		b->nspare--;
+		w->win = b->spare[b->nspare].p;
+		w->win_cap = b->spare[b->nspare].cap;
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+void
+bk_walker_end(struct bkw *w)
+{
+	struct bk *b = w->b;
+	struct snap_summary *t = &b->sum;
+	struct mm_ctx c = MM_CTX_INIT;
+	int e;
+
+	if ((e = flush_batch(w, 1, &c)) != 0)
+		bk_fail(b, e, &c);
+	pthread_mutex_lock(&b->mu);
+	t->files_new += w->sum.files_new;
+	t->files_changed += w->sum.files_changed;
+	t->files_unchanged += w->sum.files_unchanged;
+	t->dirs += w->sum.dirs;
+	t->others += w->sum.others;
+	t->bytes_total += w->sum.bytes_total;
+	t->bytes_read += w->sum.bytes_read;
+	t->errors += w->sum.errors;
+	if (w->win != NULL && b->nspare < BK_SPARE_WINDOWS) {
+		b->spare[b->nspare].p = w->win;
+		b->spare[b->nspare].cap = w->win_cap;
+		b->nspare++;
+		w->win = NULL;
+	}
+	pthread_mutex_unlock(&b->mu);
+	free(w->win);
+	memset(&w->sum, 0, sizeof(w->sum));
+	w->win = NULL;
+	w->win_cap = 0;
+}
+
+void
+bk_release(struct bk *b)
+{
+	for (size_t i = 0; i < b->nspare; i++)
+		free(b->spare[i].p);
+	b->nspare = 0;
+}
+
+/* A subfolder's listing could not be completed: flag its node, which its
+ * parent's walker may be appending next to. */
+static void
+pdir_mark_error(struct bk *b, struct pdir *p)
+{
+	pthread_mutex_lock(&b->tree_mu);
+	p->up->t.nodes[p->slot].flags |= NODE_F_ERROR;
+	pthread_mutex_unlock(&b->tree_mu);
+}
+
+static void
+walk_job_run(void *arg)
+{
+	struct walk_job *j = arg;
+	struct bk *b = j->b;
+	struct tree pt = TREE_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+	struct bkw w;
+	int e, unreadable = 0;
+
+	bk_walker_start(&w, b);
+	w.depth = j->depth;
+	w.sum.dirs++;
+	if (atomic_load(&b->failed)) {
+		close(j->fd);
+	} else {
+		if (j->has_parent)
+			load_parent_tree(b, &j->parent_tree, &pt);
+		if ((e = walk_entries(&w, j->pd, j->fd, j->path, &pt, &unreadable, &c)) != 0)
+			bk_fail(b, e, &c);
+	}
+	if (unreadable)
+		pdir_mark_error(b, j->pd);
+	bk_walker_end(&w);
+	tree_release(&pt);
+	atomic_fetch_sub(&b->walkers, 1);
+	pdir_put(b, j->pd);
+	free(j->path);
+	free(j);
+}
+
+/* Hand the walk of subfolder sub to the pool when fewer than walkers_max
+ * walks are out and the queue has room. 1: handed over (sub's reference
+ * too), 0: walk it here, <0: an error. */
+static int
+spawn_walk(struct bkw *w, struct pdir *sub, const struct node *n, int dfd, const char *name,
+	   const char *path, const struct node *parent, struct mm_ctx *c)
+{
+	struct bk *b = w->b;
+	struct walk_job *j;
+	int fd, e;
+
+	if (atomic_load(&b->walkers) >= b->walkers_max ||
+	    (b->o->one_file_system && n->dev != b->top_dev))
+		return 0;
+	if ((fd = open_entry(dfd, name, path, O_DIRECTORY)) < 0)
+		return 0; /* walked here, which reports why */
+	if ((j = calloc(1, sizeof(*j))) == NULL || (j->path = strdup(path)) == NULL) {
+		free(j);
+		close(fd);
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	}
+	j->b = b;
+	j->pd = sub;
+	j->fd = fd;
+	j->depth = w->depth;
+	if (parent != NULL && parent->type == NODE_DIR) {
+		j->has_parent = 1;
+		j->parent_tree = parent->subtree;
+	}
+	atomic_fetch_add(&b->walkers, 1);
+	if ((e = pool_try_submit(b->pool, walk_job_run, j)) != 0) {
+		atomic_fetch_sub(&b->walkers, 1);
+		free(j->path);
+		free(j);
+		close(fd);
+		return e > 0 ? 0 : mm_fail(c, e, "cannot queue work");
+	}
+	return 1;
 }
 
 /* Walk the folder of node `slot` of pd; its tree is written once its last
  * chunk and subfolder are done. */
 static int
-save_dir(struct bk *b, struct pdir *pd, size_t slot, struct node *n, int dfd, const char *name,
+save_dir(struct bkw *w, struct pdir *pd, size_t slot, struct node *n, int dfd, const char *name,
 	 const char *path, const struct node *parent, struct mm_ctx *c)
 {
 	struct pdir *sub = pdir_new(pd, slot);
@@ -778,16 +1011,21 @@ save_dir(struct bk *b, struct pdir *pd, size_t slot, struct node *n, int dfd, co
 
 	if (sub == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
-	if ((e = bk_walk_dir(b, sub, n, dfd, name, path, parent, c)) != 0)
-		bk_fail(b, e, c); /* its tree must not be written */
-	pdir_put(b, sub);
+	if ((e = spawn_walk(w, sub, n, dfd, name, path, parent, c)) > 0)
+		return 0;
+	if (e == 0 && (e = bk_walk_dir(w, sub, n, dfd, name, path, parent, c)) != 0)
+		bk_fail(w->b, e, c); /* its tree must not be written */
+	else if (e < 0)
+		bk_fail(w->b, e, c);
+	pdir_put(w->b, sub);
 	return e;
 }
 
 int
-bk_save_entry(struct bk *b, struct pdir *pd, int dfd, const char *dir, const char *name,
+bk_save_entry(struct bkw *w, struct pdir *pd, int dfd, const char *dir, const char *name,
 	      const struct tree *ptree, struct mm_ctx *c)
 {
+	struct bk *b = w->b;
 	size_t slot;
 	char *path = path_join(dir, name);
 	const struct node *parent = NULL;
@@ -802,7 +1040,7 @@ bk_save_entry(struct bk *b, struct pdir *pd, int dfd, const char *dir, const cha
 	if ((dfd >= 0 ? fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) : lstat(path, &st)) != 0) {
 		if (errno != ENOENT) { /* a file deleted under us is simply gone */
 			bk_warn(b, "%s: cannot stat: %s", path, strerror(errno));
-			b->sum.errors++;
+			w->sum.errors++;
 		}
 		goto out;
 	}
@@ -810,7 +1048,7 @@ bk_save_entry(struct bk *b, struct pdir *pd, int dfd, const char *dir, const cha
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (node_fill_stat(b, n, name, &st) != 0) {
+	if (node_fill_stat(w, n, name, &st) != 0) {
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -823,34 +1061,37 @@ bk_save_entry(struct bk *b, struct pdir *pd, int dfd, const char *dir, const cha
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
-	switch (n->type) {
-	case NODE_FILE:
-		e = save_file(b, pd, n, dfd, name, path, parent, c);
-		break;
-	case NODE_DIR:
-		e = save_dir(b, pd, slot, n, dfd, name, path, parent, c);
-		break;
-	case NODE_SYMLINK:
-		e = save_symlink(b, n, dfd, name, path, c);
-		break;
-	default:
-		b->sum.others++;
-		break;
-	}
 	/* An access alone does not make a new tree: with atime in every node,
 	 * each nightly run would otherwise rewrite every tree (find, updatedb
 	 * and readers touch atimes). atime is taken anew when anything else
-	 * about the entry changed. */
-	if (same_inode_state(parent, n))
+	 * about the entry changed. Set before a subfolder's walk may go to
+	 * another thread. */
+	if (same_inode_state(parent, n) && n->type != NODE_SYMLINK)
 		n->atime_ns = parent->atime_ns;
-	bk_progress(b, path, 0);
+	switch (n->type) {
+	case NODE_FILE:
+		e = save_file(w, pd, n, dfd, name, path, parent, c);
+		break;
+	case NODE_DIR:
+		e = save_dir(w, pd, slot, n, dfd, name, path, parent, c);
+		break;
+	case NODE_SYMLINK:
+		e = save_symlink(w, n, dfd, name, path, c);
+		if (same_inode_state(parent, n))
+			n->atime_ns = parent->atime_ns;
+		break;
+	default:
+		w->sum.others++;
+		break;
+	}
+	bk_progress(w, path, 0);
 out:
 	free(path);
 	return e;
 }
 
 int
-bk_save_virtual_dir(struct bk *b, struct node *n, const char *path, struct mm_ctx *c)
+bk_save_virtual_dir(struct bkw *w, struct node *n, const char *path, struct mm_ctx *c)
 {
 	struct stat st;
 	const char *name = strrchr(path, '/');
@@ -858,13 +1099,13 @@ bk_save_virtual_dir(struct bk *b, struct node *n, const char *path, struct mm_ct
 	if (lstat(path, &st) != 0)
 		return mm_fail_errno(c, errno, "%s", path);
 	name = name && name[1] ? name + 1 : path;
-	if (node_fill_stat(b, n, name, &st) != 0)
+	if (node_fill_stat(w, n, name, &st) != 0)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	return 0;
 }
 
 void
-bk_note_progress(struct bk *b, const char *path)
+bk_note_progress(struct bkw *w, const char *path)
 {
-	bk_progress(b, path, 1);
+	bk_progress(w, path, 1);
 }

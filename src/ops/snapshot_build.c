@@ -86,14 +86,15 @@ vdir_cmp(const void *a, const void *b)
 	return strcmp(((const struct vdir *)a)->name, ((const struct vdir *)b)->name);
 }
 
-static int save_vdir(struct bk *b, struct vdir *v, const char *path, const struct tree *ptree,
+static int save_vdir(struct bkw *w, struct vdir *v, const char *path, const struct tree *ptree,
 		     struct pdir *pd, struct mm_ctx *c);
 
 /* A folder above the backed-up paths: few of them, each waited for. */
 static int
-save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree *ptree,
+save_vdir_kid(struct bkw *w, struct vdir *k, const char *path, const struct tree *ptree,
 	      struct pdir *pd, struct mm_ctx *c)
 {
+	struct bk *b = w->b;
 	struct tree psub = TREE_INIT, *t = bk_top_tree(pd);
 	struct pdir *sub = NULL;
 	const struct node *pn;
@@ -110,7 +111,7 @@ save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree 
 		if (lstat(kpath, &st) == 0)
 			b->top_dev = st.st_dev;
 		free(kpath);
-		return bk_save_entry(b, pd, -1, path, k->name, ptree, c);
+		return bk_save_entry(w, pd, -1, path, k->name, ptree, c);
 	}
 	if ((kpath = path_join(path, k->name)) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
@@ -119,7 +120,7 @@ save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree 
 		goto out;
 	}
 	slot = t->n - 1;
-	if ((e = bk_save_virtual_dir(b, n, kpath, c)) != 0)
+	if ((e = bk_save_virtual_dir(w, n, kpath, c)) != 0)
 		goto out;
 	pn = tree_find(ptree, (const uint8_t *)k->name, strlen(k->name));
 	if (pn != NULL && pn->type == NODE_DIR) {
@@ -131,9 +132,9 @@ save_vdir_kid(struct bk *b, struct vdir *k, const char *path, const struct tree 
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((e = save_vdir(b, k, kpath, &psub, sub, c)) != 0)
+	if ((e = save_vdir(w, k, kpath, &psub, sub, c)) != 0)
 		bk_fail(b, e, c);
-	if ((e = bk_top_finish(b, sub, &id, c)) == 0)
+	if ((e = bk_top_finish(w, sub, &id, c)) == 0)
 		t->nodes[slot].subtree = id;
 out:
 	tree_release(&psub);
@@ -142,7 +143,7 @@ out:
 }
 
 static int
-save_vdir(struct bk *b, struct vdir *v, const char *path, const struct tree *ptree,
+save_vdir(struct bkw *w, struct vdir *v, const char *path, const struct tree *ptree,
 	  struct pdir *pd, struct mm_ctx *c)
 {
 	int e;
@@ -150,7 +151,7 @@ save_vdir(struct bk *b, struct vdir *v, const char *path, const struct tree *ptr
 	if (v->nkids > 1)
 		qsort(v->kids, v->nkids, sizeof(*v->kids), vdir_cmp);
 	for (size_t i = 0; i < v->nkids; i++)
-		if ((e = save_vdir_kid(b, &v->kids[i], path, ptree, pd, c)) != 0)
+		if ((e = save_vdir_kid(w, &v->kids[i], path, ptree, pd, c)) != 0)
 			return e;
 	return 0;
 }
@@ -289,8 +290,9 @@ snapshot_prepare(const struct backup_opts *o, struct snapshot *s, struct mm_ctx 
 }
 
 static int
-build_root(struct bk *b, struct snapshot *s, const struct mm_id *ptree_id, struct mm_ctx *c)
+build_root(struct bkw *w, struct snapshot *s, const struct mm_id *ptree_id, struct mm_ctx *c)
 {
+	struct bk *b = w->b;
 	struct vdir root = { 0 };
 	struct tree pt = TREE_INIT;
 	struct pdir *top = NULL;
@@ -317,18 +319,18 @@ build_root(struct bk *b, struct snapshot *s, const struct mm_id *ptree_id, struc
 		pn.type = NODE_DIR;
 		if (ptree_id != NULL)
 			pn.subtree = *ptree_id;
-		e = bk_walk_dir(b, top, &rn, -1, "/", "/", ptree_id ? &pn : NULL, c);
+		e = bk_walk_dir(w, top, &rn, -1, "/", "/", ptree_id ? &pn : NULL, c);
 	} else {
-		e = save_vdir(b, &root, "/", &pt, top, c);
+		e = save_vdir(w, &root, "/", &pt, top, c);
 	}
 	if (e != 0)
 		bk_fail(b, e, c);
-	e = bk_top_finish(b, top, &s->tree, c);
+	e = bk_top_finish(w, top, &s->tree, c);
 	top = NULL;
 out:
 	if (top != NULL) {
 		struct mm_ctx ignore = MM_CTX_INIT;
-		(void)bk_top_finish(b, top, NULL, &ignore);
+		(void)bk_top_finish(w, top, NULL, &ignore);
 	}
 	tree_release(&pt);
 	vdir_release(&root);
@@ -339,6 +341,7 @@ int
 ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, struct mm_ctx *c)
 {
 	struct bk b;
+	struct bkw w;
 	struct snapshot s;
 	struct mm_id ptree;
 	int e, have_parent;
@@ -349,7 +352,7 @@ ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, st
 	b.t0 = time_mono();
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_mutex_init(&b.tree_mu, NULL);
-	pthread_cond_init(&b.drained, NULL);
+	bk_walker_start(&w, &b);
 	if ((e = snapshot_prepare(o, &s, c)) != 0)
 		goto out;
 	if ((have_parent = find_parent(r, &s, &ptree, &s.parent, c)) < 0) {
@@ -357,12 +360,6 @@ ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, st
 		goto out;
 	}
 	s.has_parent = have_parent;
-	/* The chunker may need max_size bytes ahead; one more read on top. */
-	b.win_cap = (size_t)r->cfg.chunker.max_size + BK_READ_BLOCK;
-	if ((b.win = malloc(b.win_cap)) == NULL) {
-		e = mm_fail(c, MM_ENOMEM, "out of memory");
-		goto out;
-	}
 	if ((e = pool_new(o->threads, &b.pool)) != 0) {
 		mm_fail(c, e, "cannot start worker threads");
 		goto out;
@@ -371,32 +368,35 @@ ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, st
 	b.inflight_max = (size_t)pool_size(b.pool) * 2 * BK_READ_BLOCK;
 	if (b.inflight_max < 8 * (size_t)BK_READ_BLOCK)
 		b.inflight_max = 8 * (size_t)BK_READ_BLOCK;
-	if ((e = build_root(&b, &s, have_parent ? &ptree : NULL, c)) != 0)
+	/* Folder walks out in the pool at once, beside this thread's. */
+	b.walkers_max = 2 * pool_size(b.pool);
+	if ((e = build_root(&w, &s, have_parent ? &ptree : NULL, c)) != 0)
 		goto out;
 	/* Packs and index durable first; the snapshot last. */
 	if ((e = repo_flush(r, c)) != 0)
 		goto out;
+	bk_walker_end(&w); /* every walk has ended: b.sum is complete */
 	b.sum.blobs_added = atomic_load(&b.blobs_added);
 	b.sum.bytes_added = r->stored_bytes;
 	b.sum.duration_ns = (int64_t)((time_mono() - b.t0) * 1e9);
 	s.sum = b.sum;
 	if ((e = repo_snapshot_save(r, &s, c)) != 0)
 		goto out;
-	bk_note_progress(&b, NULL);
+	bk_note_progress(&w, NULL);
 	*out = s;
 	memset(&s, 0, sizeof(s)); /* transferred */
 out:
 	if (b.pool) {
-		struct mm_ctx ignore = MM_CTX_INIT;
 		atomic_store(&b.failed, 1); /* a batch left by an error: free it, save nothing */
-		(void)bk_flush_batch(&b, 1, &ignore);
+		bk_walker_end(&w);
 		pool_wait(b.pool);
 		pool_free(b.pool);
+	} else {
+		bk_walker_end(&w);
 	}
+	bk_release(&b);
 	snapshot_release(&s);
-	free(b.win);
 	pthread_mutex_destroy(&b.mu);
 	pthread_mutex_destroy(&b.tree_mu);
-	pthread_cond_destroy(&b.drained);
 	return e;
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -180,12 +181,22 @@ repo_lock(struct repo *r, int exclusive, const char *command, struct mm_ctx *c)
 	return e;
 }
 
+/* Called from every walker thread: one of them rewrites the lock, the
+ * others go on (the lock is fresh enough for another refresh period). */
 int
 repo_lock_refresh(struct repo *r, struct mm_ctx *c)
 {
-	if (r->lock_name[0] == '\0' || time_now_ns() - r->lock_time_ns < LOCK_REFRESH_NS)
+	int64_t t = atomic_load(&r->lock_time_ns);
+	int e = 0;
+
+	if (t == 0 || time_now_ns() - t < LOCK_REFRESH_NS)
+		return 0; /* not locked, or fresh */
+	if (pthread_mutex_trylock(&r->lock_mu) != 0)
 		return 0;
-	return write_lock(r, c);
+	if (r->lock_name[0] != '\0' && time_now_ns() - r->lock_time_ns >= LOCK_REFRESH_NS)
+		e = write_lock(r, c);
+	pthread_mutex_unlock(&r->lock_mu);
+	return e;
 }
 
 void

@@ -212,6 +212,7 @@ repo_open(const char *location, const char *password, struct repo **out, struct 
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	index_init(&r->idx);
 	pthread_mutex_init(&r->mu, NULL);
+	pthread_mutex_init(&r->lock_mu, NULL);
 	pthread_cond_init(&r->writer_free, NULL);
 	repo_zcache_init(r);
 	for (size_t i = 0; i < REPO_WRITERS_MAX; i++)
@@ -266,6 +267,7 @@ repo_free(struct repo *r)
 	mm_wipe(&r->gear, sizeof(r->gear));
 	pthread_cond_destroy(&r->writer_free);
 	pthread_mutex_destroy(&r->mu);
+	pthread_mutex_destroy(&r->lock_mu);
 	repo_zcache_release(r);
 	backend_free(r->be);
 	free(r);

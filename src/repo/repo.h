@@ -283,7 +283,8 @@ struct repo {
 	uint64_t stored_bytes; /* bytes written into new packs this session */
 	uint64_t stored_blobs;
 	char lock_name[65];
-	int64_t lock_time_ns;
+	_Atomic int64_t lock_time_ns;
+	pthread_mutex_t lock_mu; /* one refresh at a time (walkers run in parallel) */
 	struct lock_info lock;
 	struct zcache zc, zd; /* compression and decompression contexts */
 };

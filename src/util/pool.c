@@ -172,6 +172,28 @@ pool_submit(struct pool *p, pool_fn fn, void *arg)
 	return 0;
 }
 
+int
+pool_try_submit(struct pool *p, pool_fn fn, void *arg)
+{
+	if (p == NULL || fn == NULL)
+		return MM_EINVAL;
+	pthread_mutex_lock(&p->mu);
+	if (p->stop) {
+		pthread_mutex_unlock(&p->mu);
+		return MM_EINVAL;
+	}
+	if (p->count == p->qcap) {
+		pthread_mutex_unlock(&p->mu);
+		return 1;
+	}
+	p->q[(p->head + p->count) % p->qcap] = (struct job){ fn, arg };
+	p->count++;
+	p->pending++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
 void
 pool_wait(struct pool *p)
 {

@@ -188,6 +188,9 @@ typedef void (*pool_fn)(void *arg);
 /* nthreads 0 = number of online CPUs. */
 int pool_new(unsigned nthreads, struct pool **out) MM_MUST_CHECK;
 int pool_submit(struct pool *p, pool_fn fn, void *arg) MM_MUST_CHECK;
+/* Queue fn(arg) only if the queue has room now: 0 queued, 1 full (not
+ * queued, nothing happened), <0 an error. */
+int pool_try_submit(struct pool *p, pool_fn fn, void *arg) MM_MUST_CHECK;
 void pool_wait(struct pool *p); /* until every submitted job has finished */
 void pool_free(struct pool *p);
 unsigned pool_size(const struct pool *p);
