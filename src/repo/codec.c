@@ -100,9 +100,15 @@ config_decode(const uint8_t *p, size_t n, struct repo_config *cf, struct mm_ctx 
 	cf->created_ns = (int64_t)rd_u64(&r);
 	if ((e = get_end(&r, "config", c)) != 0)
 		return e;
+	if (cf->version < REPO_VERSION)
+		return mm_fail(c, MM_EUNSUPPORTED, "repository format version %u was written by a "
+			       "development build of mamori and cannot be read by this one (version "
+			       "%d); make a new repository with `mamori init` and back up again",
+			       cf->version, REPO_VERSION);
 	if (cf->version != REPO_VERSION)
 		return mm_fail(c, MM_EUNSUPPORTED, "repository format version %u is not supported "
-			       "(this mamori reads version %d)", cf->version, REPO_VERSION);
+			       "(this mamori reads version %d; upgrade mamori)", cf->version,
+			       REPO_VERSION);
 	if (chunker_params_check(&cf->chunker) != 0)
 		return mm_fail(c, MM_ECORRUPT, "config: chunker parameters %u/%u/%u are invalid",
 			       cf->chunker.min_size, cf->chunker.avg_size, cf->chunker.max_size);

@@ -17,7 +17,9 @@
 #include "crypto/crypto.h"
 #include "util/util.h"
 
-#define REPO_VERSION 1
+/* 2: blobs sealed with their ID, type and raw length as associated data.
+ * 1 (development builds only) sealed them without: refused. */
+#define REPO_VERSION 2
 
 /* Documented limits: anything larger read from a repository is corrupt. */
 #define REPO_CONFIG_MAX (64u * 1024)

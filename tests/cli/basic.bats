@@ -120,7 +120,7 @@ make_tree() {
 	echo "$output" | python3 -c '
 import json, sys
 c = json.load(sys.stdin)
-assert c["version"] == 1, c
+assert c["version"] == 2, c
 k = c["chunker"]
 assert (k["min_size"], k["avg_size"], k["max_size"]) == (524288, 1048576, 8388608), k
 '

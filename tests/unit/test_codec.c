@@ -246,7 +246,7 @@ test_config(void **state)
 	struct mm_ctx c = MM_CTX_INIT;
 
 	(void)state;
-	cf.version = 1;
+	cf.version = REPO_VERSION;
 	memset(cf.id, 7, sizeof(cf.id));
 	cf.chunker.min_size = CHUNKER_MIN_DEFAULT;
 	cf.chunker.avg_size = CHUNKER_AVG_DEFAULT;
@@ -259,10 +259,17 @@ test_config(void **state)
 	for (size_t len = 0; len < b.len; len++)
 		assert_int_not_equal(config_decode(b.data, len, &out, &c), 0);
 	buf_reset(&b);
-	cf.version = 2;
+	cf.version = REPO_VERSION + 1;
 	assert_int_equal(config_encode(&cf, &b), 0);
 	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EUNSUPPORTED);
-	assert_non_null(strstr(c.msg, "version 2"));
+	assert_non_null(strstr(c.msg, "version 3"));
+	assert_non_null(strstr(c.msg, "upgrade mamori"));
+	/* Version 1 sealed blobs without associated data: refused, with what to do. */
+	buf_reset(&b);
+	cf.version = 1;
+	assert_int_equal(config_encode(&cf, &b), 0);
+	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EUNSUPPORTED);
+	assert_non_null(strstr(c.msg, "make a new repository"));
 	buf_release(&b);
 }
 

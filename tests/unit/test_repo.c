@@ -111,7 +111,7 @@ test_open_wrong_password_and_no_repo(void **state)
 	snprintf(nowhere, sizeof(nowhere), "%s/none", f->dir);
 	assert_int_equal(repo_open(nowhere, "pw", &r, &c), MM_ENOREPO);
 	r = open_ok(f);
-	assert_int_equal(r->cfg.version, 1);
+	assert_int_equal(r->cfg.version, REPO_VERSION);
 	assert_int_equal(r->cfg.chunker.avg_size, CHUNKER_AVG_DEFAULT);
 	repo_free(r);
 }
