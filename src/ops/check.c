@@ -226,6 +226,7 @@ find_file(struct checker *k, const struct mm_id *id)
 struct pack_job {
 	struct checker *k;
 	uint32_t packno;
+	uint64_t size; /* as listed */
 };
 
 /* Does every index entry that places a blob in this pack match the pack
@@ -263,8 +264,49 @@ match_index(struct checker *k, uint32_t packno, const char *name, const struct p
 			name, bad, bad == 1 ? "y" : "ies", bad == 1 ? "s" : "", first);
 }
 
+/* A pack is read in spans of whole blobs of about this size, and its
+ * header from its last CHECK_TAIL bytes (more only for a larger header):
+ * memory stays the same whatever the pack size. */
+#define CHECK_SPAN (2u * 1024 * 1024)
+#define CHECK_TAIL (64u * 1024)
+
 static void
-read_pack(struct checker *k, uint32_t packno)
+count_read(struct checker *k, size_t n)
+{
+	pthread_mutex_lock(&k->mu);
+	k->res->bytes_read += n;
+	pthread_mutex_unlock(&k->mu);
+}
+
+static int
+read_header(struct checker *k, const char *name, uint64_t size, struct pack_entry **ents,
+	    size_t *nents, struct mm_ctx *c)
+{
+	struct buf tail = BUF_INIT;
+	size_t want = size < CHECK_TAIL ? (size_t)size : CHECK_TAIL;
+	uint32_t hlen = 0;
+	int e;
+
+	if ((e = backend_read(k->r->be, OBJ_PACK, name, size - want, want, &tail, c)) != 0)
+		goto out;
+	count_read(k, tail.len);
+	if ((e = repo_pack_header_len(tail.data, tail.len, size, &hlen, c)) != 0)
+		goto out;
+	if ((size_t)hlen + 4 > tail.len) {
+		want = (size_t)hlen + 4;
+		buf_reset(&tail);
+		if ((e = backend_read(k->r->be, OBJ_PACK, name, size - want, want, &tail, c)) != 0)
+			goto out;
+		count_read(k, tail.len);
+	}
+	e = repo_pack_parse_tail(k->r, tail.data, tail.len, size, ents, nents, c);
+out:
+	buf_release(&tail);
+	return e;
+}
+
+static void
+read_pack(struct checker *k, uint32_t packno, uint64_t size)
 {
 	const struct mm_id *pid = &k->r->idx.packs[packno];
 	struct mm_ctx c = MM_CTX_INIT;
@@ -276,36 +318,45 @@ read_pack(struct checker *k, uint32_t packno)
 	char name[65], hex[65];
 
 	hex_encode(pid->b, MM_ID_LEN, name);
-	if (backend_read(k->r->be, OBJ_PACK, name, 0, 0, &raw, &c) != 0) {
-		problem(k, "pack %.16s: cannot read: %s", name, c.msg);
+	/* The pack is not hashed against its name: every byte of it is under
+	 * an AEAD tag (the header's, or a blob's bound to the blob's ID), and
+	 * match_index ties the pack to what the index says is in it. */
+	if (read_header(k, name, size, &ents, &nents, &c) != 0) {
+		problem(k, "pack %s: %s", name, c.msg);
 		goto out;
 	}
 	pthread_mutex_lock(&k->mu);
 	k->res->packs_read++;
-	k->res->bytes_read += raw.len;
 	pthread_mutex_unlock(&k->mu);
-	/* The pack is not hashed against its name: every byte of it is under
-	 * an AEAD tag (the header's, or a blob's bound to the blob's ID), and
-	 * match_index ties the pack to what the index says is in it. */
-	if (repo_pack_parse(k->r, raw.data, raw.len, &ents, &nents, &c) != 0) {
-		problem(k, "pack %s: %s", name, c.msg);
-		goto out;
-	}
 	if (nents > 0 && (offs = calloc(nents, sizeof(*offs))) == NULL) {
 		problem(k, "pack %s: out of memory", name);
 		goto out;
 	}
-	for (size_t i = 0; i < nents; i++) {
-		struct blob_loc loc = { packno, (uint32_t)off, ents[i].length, ents[i].raw_len,
-					ents[i].type };
+	for (size_t i = 0; i < nents;) {
+		size_t end = i + 1, pos = 0;
+		uint64_t span = ents[i].length;
 
-		offs[i] = off;
-		hex_encode(ents[i].id.b, MM_ID_LEN, hex);
-		c.msg[0] = '\0';
-		if (repo_blob_open(k->r, &ents[i].id, &loc, raw.data + off, REPO_VERIFY_ID, &plain,
-				   &c) != 0)
-			problem(k, "pack %s: blob %s: %s", name, hex, c.msg);
-		off += ents[i].length;
+		while (end < nents && span + ents[end].length <= CHECK_SPAN)
+			span += ents[end++].length;
+		buf_reset(&raw);
+		if (backend_read(k->r->be, OBJ_PACK, name, off, (size_t)span, &raw, &c) != 0) {
+			problem(k, "pack %.16s: cannot read: %s", name, c.msg);
+			goto out;
+		}
+		count_read(k, raw.len);
+		for (; i < end; i++) {
+			struct blob_loc loc = { packno, (uint32_t)off, ents[i].length, ents[i].raw_len,
+						ents[i].type };
+
+			offs[i] = off;
+			hex_encode(ents[i].id.b, MM_ID_LEN, hex);
+			c.msg[0] = '\0';
+			if (repo_blob_open(k->r, &ents[i].id, &loc, raw.data + pos, REPO_VERIFY_ID,
+					   &plain, &c) != 0)
+				problem(k, "pack %s: blob %s: %s", name, hex, c.msg);
+			pos += ents[i].length;
+			off += ents[i].length;
+		}
 	}
 	match_index(k, packno, name, ents, offs, nents);
 out:
@@ -320,7 +371,7 @@ pack_job_run(void *arg)
 {
 	struct pack_job *j = arg;
 
-	read_pack(j->k, j->packno);
+	read_pack(j->k, j->packno, j->size);
 	free(j);
 }
 
@@ -392,7 +443,7 @@ pack_needs(const struct checker *k, uint32_t p)
 }
 
 static int
-queue_pack(struct checker *k, struct pool *pool, uint32_t p, struct mm_ctx *c)
+queue_pack(struct checker *k, struct pool *pool, uint32_t p, uint64_t size, struct mm_ctx *c)
 {
 	struct pack_job *j;
 	int e;
@@ -403,6 +454,7 @@ queue_pack(struct checker *k, struct pool *pool, uint32_t p, struct mm_ctx *c)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	j->k = k;
 	j->packno = p;
+	j->size = size;
 	if ((e = pool_submit(pool, pack_job_run, j)) != 0) {
 		free(j);
 		return mm_fail(c, e, "cannot queue work");
@@ -446,7 +498,7 @@ check_packs(struct checker *k, struct mm_ctx *c)
 				(unsigned long long)f->size);
 			continue;
 		}
-		if (k->o->read_data && (e = queue_pack(k, pool, p, c)) != 0)
+		if (k->o->read_data && (e = queue_pack(k, pool, p, f->size, c)) != 0)
 			goto out;
 	}
 	for (size_t i = 0; i < k->nfiles; i++) {

@@ -607,22 +607,37 @@ repo_tree_save(struct repo *r, const struct tree *t, struct mm_id *id, struct mm
 }
 
 int
-repo_pack_parse(const struct repo *r, const uint8_t *p, size_t n, struct pack_entry **out,
-		size_t *nentries, struct mm_ctx *c)
+repo_pack_header_len(const uint8_t *tail, size_t tail_len, uint64_t pack_size, uint32_t *hlen,
+		     struct mm_ctx *c)
+{
+	const uint8_t *t = tail + tail_len - 4;
+
+	if (tail_len < 4 || pack_size < 4)
+		return mm_fail(c, MM_ECORRUPT, "pack is %llu bytes, too short for a trailer",
+			       (unsigned long long)pack_size);
+	*hlen = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+	if (*hlen > pack_size - 4 || *hlen > REPO_PACK_HEADER_MAX || *hlen < MM_AEAD_OVERHEAD)
+		return mm_fail(c, MM_ECORRUPT,
+			       "pack header length %u impossible for a pack of %llu bytes", *hlen,
+			       (unsigned long long)pack_size);
+	return 0;
+}
+
+int
+repo_pack_parse_tail(const struct repo *r, const uint8_t *tail, size_t tail_len,
+		     uint64_t pack_size, struct pack_entry **out, size_t *nentries, struct mm_ctx *c)
 {
 	struct buf plain = BUF_INIT;
 	uint64_t total = 0;
-	uint32_t hlen;
+	uint32_t hlen = 0;
 	int e;
 
-	if (n < 4)
-		return mm_fail(c, MM_ECORRUPT, "pack is %zu bytes, too short for a trailer", n);
-	hlen = (uint32_t)p[n - 4] | (uint32_t)p[n - 3] << 8 | (uint32_t)p[n - 2] << 16 |
-	       (uint32_t)p[n - 1] << 24;
-	if (hlen > n - 4 || hlen > REPO_PACK_HEADER_MAX || hlen < MM_AEAD_OVERHEAD)
-		return mm_fail(c, MM_ECORRUPT, "pack header length %u impossible for a pack of %zu bytes",
-			       hlen, n);
-	if ((e = crypto_open(r->keys.enc, p + n - 4 - hlen, hlen, NULL, 0, &plain)) != 0) {
+	if ((e = repo_pack_header_len(tail, tail_len, pack_size, &hlen, c)) != 0)
+		return e;
+	if ((uint64_t)hlen + 4 > tail_len)
+		return mm_fail(c, MM_EINVAL, "pack header: %u bytes needed, %zu given", hlen + 4,
+			       tail_len);
+	if ((e = crypto_open(r->keys.enc, tail + tail_len - 4 - hlen, hlen, NULL, 0, &plain)) != 0) {
 		e = mm_fail(c, e, "pack header: authentication failed (altered or damaged)");
 		goto out;
 	}
@@ -630,13 +645,20 @@ repo_pack_parse(const struct repo *r, const uint8_t *p, size_t n, struct pack_en
 		goto out;
 	for (size_t i = 0; i < *nentries; i++)
 		total += (*out)[i].length;
-	if (total != n - 4 - hlen) {
+	if (total != pack_size - 4 - hlen) {
 		free(*out);
 		*out = NULL;
-		e = mm_fail(c, MM_ECORRUPT, "pack header lists %llu bytes of blobs, pack holds %zu",
-			    (unsigned long long)total, n - 4 - hlen);
+		e = mm_fail(c, MM_ECORRUPT, "pack header lists %llu bytes of blobs, pack holds %llu",
+			    (unsigned long long)total, (unsigned long long)(pack_size - 4 - hlen));
 	}
 out:
 	buf_release(&plain);
 	return e;
+}
+
+int
+repo_pack_parse(const struct repo *r, const uint8_t *p, size_t n, struct pack_entry **out,
+		size_t *nentries, struct mm_ctx *c)
+{
+	return repo_pack_parse_tail(r, p, n, n, out, nentries, c);
 }

@@ -371,6 +371,15 @@ void snapshot_list_free(struct snapshot *s, size_t n);
 int repo_snapshot_find(struct repo *r, const char *spec, struct snapshot *out,
 		       struct mm_ctx *c) MM_MUST_CHECK;
 
+/* The sealed header's length from the trailer (the last 4 of tail_len
+ * bytes that end a pack of pack_size bytes), checked against the size. */
+int repo_pack_header_len(const uint8_t *tail, size_t tail_len, uint64_t pack_size,
+			 uint32_t *hlen, struct mm_ctx *c) MM_MUST_CHECK;
+/* Pack header from the last tail_len bytes of a pack of pack_size bytes
+ * (at least the sealed header and the trailer). */
+int repo_pack_parse_tail(const struct repo *r, const uint8_t *tail, size_t tail_len,
+			 uint64_t pack_size, struct pack_entry **out, size_t *nentries,
+			 struct mm_ctx *c) MM_MUST_CHECK;
 /* Pack header read from the end of a pack's bytes. */
 int repo_pack_parse(const struct repo *r, const uint8_t *p, size_t n,
 		    struct pack_entry **out, size_t *nentries, struct mm_ctx *c) MM_MUST_CHECK;

@@ -81,6 +81,29 @@ load helpers
 	[ ! -e "$T/out$T/b/second.bin" ]
 }
 
+@test "a pack cut short or with a damaged header: check names it" {
+	mm init >/dev/null
+	mkdir "$T/src"
+	head -c 3000000 /dev/urandom > "$T/src/a.bin"
+	mm backup "$T/src" >/dev/null
+	pack=$(find "$T/repo/data" -type f -size +100k -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+	size=$(stat -c %s "$pack")
+	cp "$pack" "$T/orig"
+	# the header's last byte flipped (the trailer stays valid)
+	printf '\x55' | dd of="$pack" bs=1 seek=$((size - 5)) conv=notrunc status=none
+	run mm check --read-data
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"pack $(basename "$pack"): pack header: authentication failed"* ]]
+	# cut short: the trailer now reads as an impossible header length
+	head -c $((size - 7)) "$T/orig" > "$pack"
+	run mm check --read-data
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"pack $(basename "$pack"): "* ]]
+	cp "$T/orig" "$pack"
+	run mm check --read-data
+	[ "$status" -eq 0 ]
+}
+
 @test "restore never follows a symlink planted in the target" {
 	mm init >/dev/null
 	mkdir -p "$T/src/sub"
