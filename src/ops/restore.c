@@ -570,28 +570,36 @@ out:
 	return e;
 }
 
+/* Create name in dirfd for writing, replacing whatever is there (a file,
+ * a planted symlink) without following it. -1 with a warning on failure. */
+static int
+create_file(struct rs *s, int dirfd, const char *name, const char *path)
+{
+	int fd, err;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		if ((err = clear_entry(dirfd, name)) != 0) {
+			rs_warn(s, 1, "%s: cannot replace the existing entry: %s", path,
+				strerror(err));
+			return -1;
+		}
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (fd < 0)
+		rs_warn(s, 1, "%s: cannot create: %s", path, strerror(errno));
+	return fd;
+}
+
 static void
 file_job_run(void *arg)
 {
 	struct file_job *j = arg;
 	struct mm_ctx c = MM_CTX_INIT;
-	int fd = -1, err;
+	int fd, err;
 
-	fd = openat(j->dirfd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		/* Something is there (a file, a planted symlink): replace it. */
-		if ((err = clear_entry(j->dirfd, j->name)) != 0) {
-			rs_warn(j->s, 1, "%s: cannot replace the existing entry: %s", j->path,
-				strerror(err));
-			goto out;
-		}
-		fd = openat(j->dirfd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    0600);
-	}
-	if (fd < 0) {
-		rs_warn(j->s, 1, "%s: cannot create: %s", j->path, strerror(errno));
+	if ((fd = create_file(j->s, j->dirfd, j->name, j->path)) < 0)
 		goto out;
-	}
 	if (write_content(j, fd, &c) != 0) {
 		rs_warn(j->s, 1, "%s: not restored: %s", j->path, c.msg);
 		(void)unlinkat(j->dirfd, j->name, 0); /* no half file is left behind */
@@ -608,6 +616,231 @@ out:
 	free(j->name);
 	free(j->path);
 	free(j);
+}
+
+/* ---- large files, in ranges ------------------------------------------------- */
+
+/* Files at least RANGE_MIN large are written in ranges of RANGE_BYTES by
+ * several workers at once, so that one disk image at the end of a restore
+ * does not leave the other cores idle. Ranges start on multiples of
+ * RANGE_BYTES (so of DIRECT_ALIGN): no two of them write the same block.
+ * A blob that straddles a boundary is read by both ranges. */
+#define RANGE_BYTES (16u * 1024 * 1024)
+#define RANGE_MIN (2ull * RANGE_BYTES)
+
+struct big_file {
+	struct rs *s;
+	int fd, dirfd;
+	char *name, *path;
+	struct node n;
+	uint64_t *start;     /* start[i]: offset of blob i; start[ncontent] = size */
+	int direct;          /* O_DIRECT was set on fd */
+	atomic_uint pending; /* ranges not done, plus the submitter's reference */
+	atomic_int failed;
+	pthread_mutex_t mu;  /* err */
+	char err[sizeof(((struct mm_ctx *)0)->msg)];
+};
+
+struct range_job {
+	struct big_file *f;
+	uint64_t from, to;
+};
+
+static void
+big_file_fail(struct big_file *f, const char *msg)
+{
+	pthread_mutex_lock(&f->mu);
+	if (!atomic_exchange(&f->failed, 1))
+		snprintf(f->err, sizeof(f->err), "%s", msg);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* The last range done (or the submitter, if none ran) finishes the file:
+ * its length, its metadata — or its removal if a range failed. */
+static void
+big_file_put(struct big_file *f)
+{
+	struct rs *s = f->s;
+	int err;
+
+	if (atomic_fetch_sub(&f->pending, 1) != 1)
+		return;
+	if (!atomic_load(&f->failed) && ftruncate(f->fd, (off_t)f->n.size) != 0)
+		big_file_fail(f, strerror(errno));
+	if (atomic_load(&f->failed)) {
+		rs_warn(s, 1, "%s: not restored: %s", f->path, f->err);
+		(void)unlinkat(f->dirfd, f->name, 0); /* no half file is left behind */
+	} else {
+		if ((err = apply_meta_fd(s, f->fd, &f->n, f->path)) != 0)
+			rs_warn(s, 1, "%s: cannot set metadata: %s", f->path, strerror(err));
+		atomic_fetch_add(&s->files, 1);
+	}
+	close(f->fd);
+	close(f->dirfd);
+	node_release(&f->n);
+	pthread_mutex_destroy(&f->mu);
+	free(f->start);
+	free(f->name);
+	free(f->path);
+	free(f);
+}
+
+/* The index of the blob holding byte `off` (start[] ascends). */
+static size_t
+blob_at(const struct big_file *f, uint64_t off)
+{
+	size_t lo = 0, hi = f->n.ncontent;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->start[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+range_job_run(void *arg)
+{
+	struct range_job *j = arg;
+	struct big_file *f = j->f;
+	struct out_file o = { f->fd, f->direct, NULL, 0, j->from, 0 };
+	struct mm_ctx c = MM_CTX_INIT;
+	struct buf b = BUF_INIT;
+	int e = 0;
+
+	buf_init(&b, (size_t)REPO_BLOB_MAX);
+	if (o.direct && posix_memalign((void **)&o.stage, DIRECT_ALIGN, DIRECT_STAGE) != 0) {
+		o.stage = NULL;
+		o.direct = 0; /* this range through the cache; the others may go direct */
+	}
+	for (size_t i = blob_at(f, j->from); i < f->n.ncontent && f->start[i] < j->to; i++) {
+		uint64_t a = f->start[i] > j->from ? f->start[i] : j->from;
+		uint64_t z = f->start[i + 1] < j->to ? f->start[i + 1] : j->to;
+
+		if (atomic_load(&f->failed))
+			goto out;
+		buf_reset(&b);
+		if (repo_blob_read(f->s->r, &f->n.content[i], &b, &c) != 0) {
+			big_file_fail(f, c.msg);
+			goto out;
+		}
+		if (b.len != f->start[i + 1] - f->start[i]) {
+			big_file_fail(f, "a blob is not the size the index says");
+			goto out;
+		}
+		if ((e = out_write(&o, b.data + (a - f->start[i]), (size_t)(z - a))) != 0)
+			break;
+		atomic_fetch_add(&f->s->bytes, z - a);
+		rs_progress(f->s, f->path);
+	}
+	if (e == 0 && o.staged > 0)
+		e = stage_flush(&o); /* the size is set once, by big_file_put */
+	if (e != 0) {
+		snprintf(c.msg, sizeof(c.msg), "write: %s", strerror(e));
+		big_file_fail(f, c.msg);
+	}
+out:
+	free(o.stage);
+	buf_release(&b);
+	big_file_put(f);
+	free(j);
+}
+
+/* Offsets of every blob of n from the index; 0 when they add up to its
+ * size, else the file goes the ordinary way (which reports what is wrong). */
+static int
+blob_starts(struct rs *s, const struct node *n, uint64_t **out)
+{
+	uint64_t *start = calloc(n->ncontent + 1, sizeof(*start)), size;
+
+	*out = NULL;
+	if (start == NULL)
+		return MM_ENOMEM;
+	for (size_t i = 0; i < n->ncontent; i++) {
+		if (repo_blob_size(s->r, &n->content[i], &size) != 0) {
+			free(start);
+			return MM_ENOENT;
+		}
+		start[i + 1] = start[i] + size;
+	}
+	if (start[n->ncontent] != n->size) {
+		free(start);
+		return MM_ECORRUPT;
+	}
+	*out = start;
+	return 0;
+}
+
+/* 1: the file is being restored in ranges (name, rel and n taken),
+ * 0: restore it the ordinary way, <0: an error. */
+static int
+restore_in_ranges(struct rs *s, int dirfd, char *name, char *rel, struct node *n,
+		  struct mm_ctx *c)
+{
+	struct big_file *f;
+	uint64_t *start = NULL;
+	unsigned nranges;
+	int fl, e;
+
+	if (n->size < RANGE_MIN || (n->flags & NODE_F_CHANGED) || n->ncontent < 2)
+		return 0;
+	if ((e = blob_starts(s, n, &start)) != 0)
+		return e == MM_ENOMEM ? mm_fail(c, e, "out of memory") : 0;
+	nranges = (unsigned)((n->size + RANGE_BYTES - 1) / RANGE_BYTES);
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		free(start);
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	}
+	if ((f->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		free(start);
+		free(f);
+		return mm_fail_errno(c, errno, "%s", rel);
+	}
+	if ((f->fd = create_file(s, dirfd, name, rel)) < 0) {
+		close(f->dirfd);
+		free(start);
+		free(f);
+		free(name);
+		free(rel);
+		return 1; /* warned; the rest goes on */
+	}
+	f->s = s;
+	f->name = name;
+	f->path = rel;
+	f->n = *n;
+	memset(n, 0, sizeof(*n));
+	f->start = start;
+	f->direct = !atomic_load(&s->no_direct) && (fl = fcntl(f->fd, F_GETFL)) >= 0 &&
+		    fcntl(f->fd, F_SETFL, fl | O_DIRECT) == 0;
+	pthread_mutex_init(&f->mu, NULL);
+	atomic_init(&f->pending, nranges + 1);
+	for (unsigned k = 0; k < nranges; k++) {
+		struct range_job *j = malloc(sizeof(*j));
+
+		if (j == NULL) {
+			e = mm_fail(c, MM_ENOMEM, "out of memory");
+		} else {
+			j->f = f;
+			j->from = (uint64_t)k * RANGE_BYTES;
+			j->to = k + 1 == nranges ? f->n.size : j->from + RANGE_BYTES;
+			if ((e = pool_submit(s->pool, range_job_run, j)) != 0) {
+				free(j);
+				mm_fail(c, e, "cannot queue work");
+			}
+		}
+		if (e != 0) {
+			/* The ranges never queued are done; the file is removed. */
+			big_file_fail(f, c->msg);
+			for (unsigned r = k; r < nranges; r++)
+				big_file_put(f);
+			break;
+		}
+	}
+	big_file_put(f);
+	return e != 0 ? e : 1;
 }
 
 /* ---- hard links ------------------------------------------------------------ */
@@ -821,6 +1054,8 @@ restore_file_node(struct rs *s, int dirfd, char *name, char *rel, struct node *n
 		if (later)
 			return 0;
 	}
+	if ((e = restore_in_ranges(s, dirfd, name, rel, n, c)) != 0)
+		return e;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	if ((j->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3)) < 0) {
@@ -969,7 +1204,7 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 		e = mm_fail_errno(c, errno, "%s", o->target);
 		goto out;
 	}
-	if ((e = pool_new(o->threads ? o->threads : 2 * cpu_count(), &s.pool)) != 0) {
+	if ((e = pool_new(o->threads ? o->threads : cpu_count(), &s.pool)) != 0) {
 		e = mm_fail(c, e, "cannot start worker threads");
 		goto out;
 	}

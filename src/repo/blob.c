@@ -548,6 +548,23 @@ out:
 }
 
 int
+repo_blob_size(struct repo *r, const struct mm_id *id, uint64_t *size)
+{
+	struct blob_loc loc;
+	int e;
+
+	pthread_mutex_lock(&r->mu);
+	e = index_find(&r->idx, id, &loc);
+	pthread_mutex_unlock(&r->mu);
+	if (e != 0)
+		return MM_ENOENT;
+	if (loc.raw_len == 0 && loc.length < MM_AEAD_OVERHEAD)
+		return MM_ECORRUPT;
+	*size = loc.raw_len ? loc.raw_len : loc.length - MM_AEAD_OVERHEAD;
+	return 0;
+}
+
+int
 repo_blob_read(struct repo *r, const struct mm_id *id, struct buf *out, struct mm_ctx *c)
 {
 	struct buf stored = BUF_INIT;

@@ -346,6 +346,8 @@ int repo_flush(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
 int repo_blob_open(struct repo *r, const struct mm_id *id, const struct blob_loc *loc,
 		   const uint8_t *stored, unsigned flags, struct buf *out,
 		   struct mm_ctx *c) MM_MUST_CHECK;
+/* A blob's plaintext size as the index gives it (MM_ENOENT if unknown). */
+int repo_blob_size(struct repo *r, const struct mm_id *id, uint64_t *size) MM_MUST_CHECK;
 /* Read a blob through the index: MM_ENOENT if unknown, MM_EAUTH if altered. */
 int repo_blob_read(struct repo *r, const struct mm_id *id, struct buf *out,
 		   struct mm_ctx *c) MM_MUST_CHECK;

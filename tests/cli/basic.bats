@@ -103,10 +103,13 @@ make_tree() {
 	truncate -s 6291461 "$T/big/tail-hole.bin"
 	# exactly one stage of whole blocks
 	head -c 1048576 /dev/urandom > "$T/big/one-mib.bin"
+	# large enough to be written in 16 MiB ranges by several workers
+	{ head -c 20971520 /dev/urandom; head -c 8388608 /dev/zero; head -c 12582915 /dev/urandom; } > "$T/big/ranges.bin"
 	mm backup "$T/big" >/dev/null
 	run mm restore latest --target "$T/out"
 	[ "$status" -eq 0 ]
-	for f in mixed.bin tail-hole.bin one-mib.bin; do
+	[[ "$output" == *"4 files"* ]]
+	for f in mixed.bin tail-hole.bin one-mib.bin ranges.bin; do
 		cmp "$T/big/$f" "$T/out$T/big/$f"
 	done
 	[ "$(stat -c %s "$T/out$T/big/tail-hole.bin")" -eq 6291461 ]

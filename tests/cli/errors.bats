@@ -60,6 +60,21 @@ load helpers
 	[ "$(cat "$T/out$T/src/fine.txt")" = "small and fine" ]
 }
 
+@test "a damaged blob inside a large file restored in ranges: the file is removed, the rest restored" {
+	mm init >/dev/null
+	mkdir "$T/src"
+	head -c 41943040 /dev/urandom > "$T/src/image.bin"
+	echo "small and fine" > "$T/src/fine.txt"
+	mm backup "$T/src" >/dev/null
+	pack=$(find "$T/repo/data" -type f -size +100k -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+	printf '\x00\x01\x02\x03' | dd of="$pack" bs=1 seek=$(($(stat -c %s "$pack") / 2)) conv=notrunc status=none
+	run mm restore latest --target "$T/out"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"$T/src/image.bin: not restored: "*"authentication failed"* ]]
+	[ ! -e "$T/out$T/src/image.bin" ]
+	[ "$(cat "$T/out$T/src/fine.txt")" = "small and fine" ]
+}
+
 @test "two packs swapped under each other's names: check and restore both notice" {
 	mm init >/dev/null
 	mkdir "$T/a" "$T/b"
