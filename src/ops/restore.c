@@ -33,6 +33,7 @@ struct link_rec {
 
 struct dir_rec {
 	char *path; /* relative to the target; "" is the target itself */
+	size_t depth; /* of path: children are finished before parents */
 	struct node n;
 };
 
@@ -59,11 +60,16 @@ struct rs {
 	struct pool *pool;
 	int rootfd;
 	int as_root;
-	pthread_mutex_t mu; /* warn, counters below */
-	uint64_t dirs, others, errors;
-	_Atomic uint64_t files, bytes; /* counted by the workers */
+	pthread_mutex_t mu; /* warn, errors, the link and folder lists, fatal_ctx */
+	uint64_t errors;
+	_Atomic uint64_t files, bytes, dirs, others; /* counted by every thread */
 	atomic_int no_direct; /* the target refused O_DIRECT once */
-	int *matched; /* per include */
+	atomic_uint walkers;  /* folder walks queued or running as pool jobs */
+	unsigned walkers_max;
+	atomic_int fatal;     /* a walk failed for good (out of memory, lock) */
+	int fatal_err;
+	struct mm_ctx fatal_ctx;
+	atomic_int *matched; /* per include */
 	struct index links_seen; /* (inode, dev) -> index into first_paths */
 	char **first_paths;
 	size_t nfirst, first_cap;
@@ -102,6 +108,20 @@ rs_warn(struct rs *s, int count, const char *fmt, ...)
 		s->errors++;
 	if (s->o->rep.warn)
 		s->o->rep.warn(s->o->rep.arg, msg);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* A walk cannot go on (out of memory, the lock lost): the first such error
+ * is the restore's; every walk stops at its next entry. */
+static void
+rs_fatal(struct rs *s, int e, const struct mm_ctx *c)
+{
+	pthread_mutex_lock(&s->mu);
+	if (!atomic_load(&s->fatal)) {
+		s->fatal_err = e;
+		s->fatal_ctx = *c;
+		atomic_store(&s->fatal, 1);
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -963,33 +983,110 @@ make_dir(int dirfd, const char *name)
 	return fd;
 }
 
+struct dir_job {
+	struct rs *s;
+	int fd;    /* the folder, open */
+	char *rel;
+	struct mm_id tree;
+	int all;
+};
+
+static void
+dir_job_run(void *arg)
+{
+	struct dir_job *j = arg;
+	struct rs *s = j->s;
+	struct mm_ctx c = MM_CTX_INIT;
+	int e;
+
+	if (!atomic_load(&s->fatal) && (e = restore_tree(s, j->fd, j->rel, &j->tree, j->all, &c)) != 0)
+		rs_fatal(s, e, &c);
+	close(j->fd);
+	atomic_fetch_sub(&s->walkers, 1);
+	free(j->rel);
+	free(j);
+}
+
+/* Hand the walk of an open folder to the pool when fewer than walkers_max
+ * are out and the queue has room: folders are created on every core.
+ * 1: handed over (fd too), 0: walk it here, <0: an error. */
+static int
+spawn_dir(struct rs *s, int fd, const char *rel, const struct mm_id *tree, int all,
+	  struct mm_ctx *c)
+{
+	struct dir_job *j;
+	int e;
+
+	if (atomic_load(&s->walkers) >= s->walkers_max)
+		return 0;
+	if ((j = calloc(1, sizeof(*j))) == NULL || (j->rel = strdup(rel)) == NULL) {
+		free(j);
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	}
+	j->s = s;
+	j->fd = fd;
+	j->tree = *tree;
+	j->all = all;
+	atomic_fetch_add(&s->walkers, 1);
+	if ((e = pool_try_submit(s->pool, dir_job_run, j)) != 0) {
+		atomic_fetch_sub(&s->walkers, 1);
+		free(j->rel);
+		free(j);
+		return e > 0 ? 0 : mm_fail(c, e, "cannot queue work");
+	}
+	return 1;
+}
+
+/* Its metadata is set once every walk and file is done, deepest first. */
+static int
+record_dir(struct rs *s, const char *rel, struct node *n, struct mm_ctx *c)
+{
+	struct dir_rec *d;
+	size_t depth = 0;
+	int e;
+
+	for (const char *p = rel; *p; p++)
+		depth += *p == '/';
+	pthread_mutex_lock(&s->mu);
+	if ((e = push_ptr((void **)&s->dirlist, &s->ndirs, &s->dirs_cap, sizeof(*s->dirlist))) == 0) {
+		d = &s->dirlist[s->ndirs];
+		if ((d->path = strdup(rel)) == NULL) {
+			e = MM_ENOMEM;
+		} else {
+			d->depth = depth;
+			d->n = *n;
+			memset(n, 0, sizeof(*n)); /* moved into the record */
+			s->ndirs++;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return e != 0 ? mm_fail(c, e, "out of memory") : 0;
+}
+
 static int
 restore_dir_node(struct rs *s, int dirfd, const char *name, const char *rel, struct node *n,
 		 int all, struct mm_ctx *c)
 {
-	struct dir_rec *d;
+	struct mm_id tree = n->subtree;
 	int fd, e;
 
 	if ((fd = make_dir(dirfd, name)) < 0) {
 		rs_warn(s, 1, "%s: cannot create folder: %s", rel, strerror(errno));
 		return 0;
 	}
-	e = restore_tree(s, fd, rel, &n->subtree, all, c);
+	/* A parent of an included path is created, its metadata not restored. */
+	if (all) {
+		if ((e = record_dir(s, rel, n, c)) != 0) {
+			close(fd);
+			return e;
+		}
+		atomic_fetch_add(&s->dirs, 1);
+	}
+	if ((e = spawn_dir(s, fd, rel, &tree, all, c)) != 0)
+		return e > 0 ? 0 : (close(fd), e);
+	e = restore_tree(s, fd, rel, &tree, all, c);
 	close(fd);
-	if (e != 0)
-		return e;
-	if (!all)
-		return 0; /* a parent of an included path: created, metadata not restored */
-	if ((e = push_ptr((void **)&s->dirlist, &s->ndirs, &s->dirs_cap, sizeof(*s->dirlist))) != 0)
-		return mm_fail(c, e, "out of memory");
-	d = &s->dirlist[s->ndirs];
-	if ((d->path = strdup(rel)) == NULL)
-		return mm_fail(c, MM_ENOMEM, "out of memory");
-	d->n = *n;
-	memset(n, 0, sizeof(*n)); /* moved into the record */
-	s->ndirs++;
-	s->dirs++;
-	return 0;
+	return e;
 }
 
 static int
@@ -1048,7 +1145,11 @@ restore_file_node(struct rs *s, int dirfd, char *name, char *rel, struct node *n
 		return 0;
 	}
 	if (n->nlink > 1) {
-		int later = hardlink_seen(s, n, rel, &e);
+		int later;
+
+		pthread_mutex_lock(&s->mu); /* walks run in parallel */
+		later = hardlink_seen(s, n, rel, &e);
+		pthread_mutex_unlock(&s->mu);
 		if (e != 0)
 			return mm_fail(c, e, "out of memory");
 		if (later)
@@ -1094,7 +1195,7 @@ restore_tree(struct rs *s, int dirfd, const char *rel, const struct mm_id *id, i
 		tree_release(&t);
 		return e;
 	}
-	for (size_t i = 0; i < t.n && e == 0; i++) {
+	for (size_t i = 0; i < t.n && e == 0 && !atomic_load(&s->fatal); i++) {
 		struct node *n = &t.nodes[i];
 		char *name = safe_name(n), *path;
 		enum sel sel;
@@ -1128,11 +1229,22 @@ restore_tree(struct rs *s, int dirfd, const char *rel, const struct mm_id *id, i
 	return e;
 }
 
-/* Directory metadata, children before parents (the list is in pre-order). */
+static int
+deeper_first(const void *a, const void *b)
+{
+	const struct dir_rec *x = a, *y = b;
+
+	return x->depth < y->depth ? 1 : x->depth > y->depth ? -1 : 0;
+}
+
+/* Directory metadata, children before parents: a parent's mode may forbid
+ * reaching its children once set. */
 static void
 finish_dirs(struct rs *s)
 {
-	for (size_t i = s->ndirs; i-- > 0;) {
+	if (s->ndirs > 1)
+		qsort(s->dirlist, s->ndirs, sizeof(*s->dirlist), deeper_first);
+	for (size_t i = 0; i < s->ndirs; i++) {
 		struct dir_rec *d = &s->dirlist[i];
 		int fd = open_rel_dir(s->rootfd, d->path), err;
 
@@ -1194,7 +1306,7 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 		e = mm_fail(c, MM_EINVAL, "no target folder given");
 		goto out;
 	}
-	if (o->nincludes && (s.matched = calloc(o->nincludes, sizeof(int))) == NULL) {
+	if (o->nincludes && (s.matched = calloc(o->nincludes, sizeof(*s.matched))) == NULL) {
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1208,11 +1320,17 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 		e = mm_fail(c, e, "cannot start worker threads");
 		goto out;
 	}
+	s.walkers_max = 2 * pool_size(s.pool);
 	e = restore_tree(&s, s.rootfd, "", &snap->tree, o->nincludes == 0, c);
+	if (e != 0)
+		rs_fatal(&s, e, c);
 	pool_wait(s.pool);
 	pool_free(s.pool);
-	if (e != 0)
+	if (atomic_load(&s.fatal)) {
+		e = s.fatal_err;
+		*c = s.fatal_ctx;
 		goto out;
+	}
 	make_links(&s);
 	finish_dirs(&s);
 	for (size_t i = 0; i < o->nincludes; i++)
