@@ -522,6 +522,53 @@ file_mark_error(struct bkw *w, struct node *n, const char *path, int err)
 /* Make room for `need` bytes in the walker's window, keeping its first
  * `keep` bytes. The window never exceeds the chunker's maximum plus one
  * read: past max_size bytes the chunker always cuts. */
+/* A large window from the run's spares, if one is big enough. */
+static int
+win_take_spare(struct bkw *w, size_t need, size_t keep)
+{
+	struct bk *b = w->b;
+	uint8_t *p = NULL;
+	size_t cap = 0;
+
+	pthread_mutex_lock(&b->mu);
+	for (size_t i = 0; i < b->nspare; i++)
+		if (b->spare[i].cap >= need) {
+			p = b->spare[i].p;
+			cap = b->spare[i].cap;
+			b->spare[i] = b->spare[--b->nspare];
+			break;
+		}
+	pthread_mutex_unlock(&b->mu);
+	if (p == NULL)
+		return 0;
+	if (keep > 0)
+		memcpy(p, w->win, keep);
+	free(w->win);
+	w->win = p;
+	w->win_cap = cap;
+	return 1;
+}
+
+/* Give a window back: kept as a spare while there is room, else freed. */
+static void
+win_give_back(struct bk *b, uint8_t *p, size_t cap)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&b->mu);
+	if (b->nspare < BK_SPARE_WINDOWS) {
+		b->spare[b->nspare].p = p;
+		b->spare[b->nspare].cap = cap;
+		b->nspare++;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&b->mu);
+	free(p);
+}
+
+/* Make room for `need` bytes in the walker's window, keeping its first
+ * `keep` bytes. The window never exceeds the chunker's maximum plus one
+ * read: past max_size bytes the chunker always cuts. */
 static int
 win_reserve(struct bkw *w, size_t need, size_t keep)
 {
@@ -529,6 +576,8 @@ win_reserve(struct bkw *w, size_t need, size_t keep)
 	uint8_t *p;
 
 	if (need <= w->win_cap)
+		return 0;
+	if (need > BK_KEEP_WINDOW && win_take_spare(w, need, keep))
 		return 0;
 	cap = w->win_cap ? w->win_cap : READ_BLOCK;
 	while (cap < need)
@@ -653,6 +702,11 @@ save_file(struct bkw *w, struct pdir *pd, struct node *n, int dfd, const char *n
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	e = file_chunk(w, pd, n, path, fd, c);
+	if (w->win_cap > BK_KEEP_WINDOW) {
+		win_give_back(w->b, w->win, w->win_cap);
+		w->win = NULL;
+		w->win_cap = 0;
+	}
 	if (e == 0 && fstat(fd, &st) == 0 &&
 	    (ts_ns(&st.st_mtim) != n->mtime_ns || (uint64_t)st.st_size != n->size))
 		n->flags |= NODE_F_CHANGED;
@@ -869,14 +923,7 @@ void
 bk_walker_start(struct bkw *w, struct bk *b)
 {
 	memset(w, 0, sizeof(*w));
-	w->b = b;
-	pthread_mutex_lock(&b->mu);
-	if (b->nspare > 0) {
-		b->nspare--;
-		w->win = b->spare[b->nspare].p;
-		w->win_cap = b->spare[b->nspare].cap;
-	}
-	pthread_mutex_unlock(&b->mu);
+	w->b = b; /* its window comes with its first file */
 }
 
 void
@@ -898,14 +945,8 @@ bk_walker_end(struct bkw *w)
 	t->bytes_total += w->sum.bytes_total;
 	t->bytes_read += w->sum.bytes_read;
 	t->errors += w->sum.errors;
-	if (w->win != NULL && b->nspare < BK_SPARE_WINDOWS) {
-		b->spare[b->nspare].p = w->win;
-		b->spare[b->nspare].cap = w->win_cap;
-		b->nspare++;
-		w->win = NULL;
-	}
 	pthread_mutex_unlock(&b->mu);
-	free(w->win);
+	win_give_back(b, w->win, w->win_cap);
 	memset(&w->sum, 0, sizeof(w->sum));
 	w->win = NULL;
 	w->win_cap = 0;

@@ -27,8 +27,11 @@ struct pdir {
 #define BK_FD_DEPTH 128
 /* Bytes read from a file at a time. */
 #define BK_READ_BLOCK (1024u * 1024)
-/* Read windows kept for reuse when a walker finishes. */
-#define BK_SPARE_WINDOWS 8
+/* Windows larger than this (grown for a large file) go back to the run's
+ * spares after the file, at most BK_SPARE_WINDOWS of them kept: memory for
+ * large files is bounded by how many are read at once, not by walkers. */
+#define BK_KEEP_WINDOW (2u * 1024 * 1024)
+#define BK_SPARE_WINDOWS 2
 
 /* What every walker of one backup run shares. */
 struct bk {
