@@ -231,6 +231,39 @@ test_blob_bound_to_id(void **state)
 	repo_free(r);
 }
 
+/* Random chunks are stored as they are; a chunk that is random for most
+ * of its length but holds a run of zeros (a disk image) is compressed. */
+static void
+test_compression_choice(void **state)
+{
+	struct fx *f = *state;
+	struct repo *r = open_ok(f);
+	struct sealed_blob sb;
+	struct mm_id id;
+	size_t n = 1u << 20;
+	uint8_t *p = malloc(n);
+	uint64_t x = 88172645463325252ull;
+
+	assert_non_null(p);
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		p[i] = (uint8_t)(x >> 32);
+	}
+	repo_blob_id(r, p, n, &id);
+	assert_int_equal(repo_blob_seal(r, BLOB_DATA, &id, p, n, &sb), 0);
+	assert_int_equal(sb.raw_len, 0);
+	assert_int_equal(sb.data.len, n + MM_AEAD_OVERHEAD);
+	sealed_blob_release(&sb);
+	memset(p + n / 2 + 4096, 0, n / 8);
+	repo_blob_id(r, p, n, &id);
+	assert_int_equal(repo_blob_seal(r, BLOB_DATA, &id, p, n, &sb), 0);
+	assert_int_equal(sb.raw_len, n);
+	assert_true(sb.data.len < n - n / 10);
+	sealed_blob_release(&sb);
+	free(p);
+	repo_free(r);
+}
+
 static void
 test_locks(void **state)
 {
@@ -321,6 +354,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_blob_round_trip_and_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_altered_pack_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_bound_to_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compression_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
 		cmocka_unit_test(test_stale_lock_rules),
 		cmocka_unit_test_setup_teardown(test_snapshots_find, setup, teardown),
