@@ -50,6 +50,10 @@ struct backend_ops {
 			     struct mm_ctx *c);
 	int (*upload_commit)(struct backend_upload *u, const char *name, struct mm_ctx *c);
 	void (*upload_abort)(struct backend_upload *u);
+	/* Optional: an upload_commit may return before the object is durable
+	 * (its writeback started, not awaited); sync waits for every such
+	 * object. Called before anything that names them (an index). */
+	int (*sync)(struct backend *be, struct mm_ctx *c);
 	/* Create the layout of a new repository; MM_EEXIST if one is there. */
 	int (*create)(struct backend *be, struct mm_ctx *c);
 	void (*free)(struct backend *be);
@@ -105,6 +109,8 @@ static inline int backend_stat(struct backend *be, enum obj_type t, const char *
 static inline int backend_remove(struct backend *be, enum obj_type t, const char *name,
 				 struct mm_ctx *c)
 { return be->ops->remove(be, t, name, c); }
+static inline int backend_sync(struct backend *be, struct mm_ctx *c)
+{ return be->ops->sync != NULL ? be->ops->sync(be, c) : 0; }
 static inline int backend_list(struct backend *be, enum obj_type t, backend_list_cb cb,
 			       void *arg, struct mm_ctx *c)
 { return be->ops->list(be, t, cb, arg, c); }

@@ -43,6 +43,11 @@ struct local_be {
 	pthread_mutex_t fdmu;
 	struct pack_fd fds[PACK_FDS];
 	uint64_t tick;
+	/* Packs committed but not yet known durable (see local_sync): one
+	 * fsync per pack at commit would stall each writer on the disk. */
+	pthread_mutex_t pendmu;
+	char **pending;
+	size_t npending, pending_cap;
 };
 
 static struct local_be *
@@ -566,6 +571,10 @@ local_free(struct backend *be)
 		if (lb->fds[i].fd >= 0)
 			close(lb->fds[i].fd);
 	pthread_mutex_destroy(&lb->fdmu);
+	for (size_t i = 0; i < lb->npending; i++)
+		free(lb->pending[i]);
+	free(lb->pending);
+	pthread_mutex_destroy(&lb->pendmu);
 	free(lb->root);
 	free(lb->be.location);
 	free(lb);
@@ -619,13 +628,64 @@ local_upload_commit(struct backend_upload *u, const char *name, struct mm_ctx *c
 	if ((r = obj_full_path(lb, u->type, name, &path, c)) != 0 ||
 	    (r = ensure_obj_dir(lb, u->type, name, c)) != 0)
 		goto out;
-	r = file_commit(&u->fd, u->tmp, path, &renamed, c);
+	r = file_commit_later(&u->fd, u->tmp, path, &renamed, c);
 	if (renamed) {
 		free(u->tmp);
 		u->tmp = NULL; /* nothing to unlink */
 	}
+	if (r == 0) {
+		pthread_mutex_lock(&lb->pendmu);
+		if (lb->npending == lb->pending_cap) {
+			size_t ncap = lb->pending_cap ? 2 * lb->pending_cap : 64;
+			char **nv = realloc(lb->pending, ncap * sizeof(*nv));
+			if (nv == NULL)
+				r = MM_ENOMEM;
+			else
+				lb->pending = nv, lb->pending_cap = ncap;
+		}
+		if (r == 0) {
+			lb->pending[lb->npending++] = path;
+			path = NULL; /* the list's now */
+		}
+		pthread_mutex_unlock(&lb->pendmu);
+		if (r != 0)
+			r = mm_fail(c, r, "out of memory");
+	}
 out:
 	free(path);
+	return r;
+}
+
+/* Every pack committed since the last sync: its data, then its folder's
+ * entry. A folder holds packs of one first byte, so few folders repeat. */
+static int
+local_sync(struct backend *be, struct mm_ctx *c)
+{
+	struct local_be *lb = local_of(be);
+	char **v, *last_dir = NULL;
+	size_t n;
+	int r = 0;
+
+	pthread_mutex_lock(&lb->pendmu);
+	v = lb->pending;
+	n = lb->npending;
+	lb->pending = NULL;
+	lb->npending = lb->pending_cap = 0;
+	pthread_mutex_unlock(&lb->pendmu);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = file_make_durable(v[i], c);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char *slash = strrchr(v[i], '/');
+		if (slash == NULL)
+			continue;
+		*slash = '\0';
+		if (last_dir == NULL || strcmp(last_dir, v[i]) != 0)
+			r = fsync_dir(v[i], c);
+		last_dir = v[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 	return r;
 }
 
@@ -651,6 +711,7 @@ static const struct backend_ops local_ops = {
 	.upload_append = local_upload_append,
 	.upload_commit = local_upload_commit,
 	.upload_abort = local_upload_abort,
+	.sync = local_sync,
 	.create = local_create,
 	.free = local_free,
 };
@@ -671,6 +732,7 @@ backend_local_open(const char *path, struct backend **out, struct mm_ctx *c)
 	}
 	lb->be.ops = &local_ops;
 	pthread_mutex_init(&lb->fdmu, NULL);
+	pthread_mutex_init(&lb->pendmu, NULL);
 	for (size_t i = 0; i < PACK_FDS; i++)
 		lb->fds[i].fd = -1;
 	*out = &lb->be;

@@ -456,6 +456,10 @@ repo_flush(struct repo *r, struct mm_ctx *c)
 	pthread_cond_broadcast(&r->writer_free);
 	if (e == 0 && r->pack_failed)
 		e = mm_fail(c, MM_EIO, "a pack could not be written; no index names its blobs");
+	/* Packs were committed without waiting for the disk: they are made
+	 * durable here, all at once, before an index names them. */
+	if (e == 0)
+		e = backend_sync(r->be, c);
 	/* New packs go into index objects of about INDEX_OBJECT_BLOBS blobs
 	 * each, so writing the index never needs memory for all of it at once
 	 * (a million tiny files make a million blobs). */

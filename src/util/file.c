@@ -243,6 +243,37 @@ out:
 }
 
 int
+file_commit_later(int *fd, const char *tmp, const char *path, int *renamed, struct mm_ctx *c)
+{
+	int r;
+
+	*renamed = 0;
+	/* Only a hint to start writing: a file system without it is fine. */
+	(void)sync_file_range(*fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	r = close(*fd);
+	*fd = -1;
+	if (r != 0)
+		return mm_fail_errno(c, errno, "close %s", path);
+	if (rename(tmp, path) != 0)
+		return mm_fail_errno(c, errno, "rename to %s", path);
+	*renamed = 1;
+	return 0;
+}
+
+int
+file_make_durable(const char *path, struct mm_ctx *c)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = 0;
+
+	if (fd < 0)
+		return mm_fail_errno(c, errno, "open %s", path);
+	if (fsync(fd) != 0)
+		r = mm_fail_errno(c, errno, "fsync %s", path);
+	close(fd);
+	return r;
+}
+
+int
 file_write_atomic(const char *path, const void *p, size_t n, int mode,
     struct mm_ctx *c)
 {

@@ -132,6 +132,13 @@ int fsync_dir(const char *dir, struct mm_ctx *c) MM_MUST_CHECK;
  * unless the rename happened (then *renamed is 1). */
 int file_commit(int *fd, const char *tmp, const char *path, int *renamed,
 		struct mm_ctx *c) MM_MUST_CHECK;
+/* The same without waiting: writeback of *fd is started (not awaited), then
+ * close and rename. The caller makes path durable later with
+ * file_make_durable before anything that depends on it is written. */
+int file_commit_later(int *fd, const char *tmp, const char *path, int *renamed,
+		      struct mm_ctx *c) MM_MUST_CHECK;
+/* fsync the file at path (its data, started earlier, is mostly written). */
+int file_make_durable(const char *path, struct mm_ctx *c) MM_MUST_CHECK;
 /* mkdir -p with a mode for each created component. */
 int mkdir_p(const char *path, int mode, struct mm_ctx *c) MM_MUST_CHECK;
 /* Join into a new allocation: "a/b". */
