@@ -1237,24 +1237,65 @@ deeper_first(const void *a, const void *b)
 	return x->depth < y->depth ? 1 : x->depth > y->depth ? -1 : 0;
 }
 
-/* Directory metadata, children before parents: a parent's mode may forbid
- * reaching its children once set. */
+static void
+finish_dir(struct rs *s, struct dir_rec *d)
+{
+	int fd = open_rel_dir(s->rootfd, d->path), err;
+
+	if (fd < 0) {
+		rs_warn(s, 1, "%s: cannot open to set metadata: %s", d->path, strerror(errno));
+		return;
+	}
+	if ((err = apply_meta_fd(s, fd, &d->n, d->path)) != 0)
+		rs_warn(s, 1, "%s: cannot set metadata: %s", d->path, strerror(err));
+	close(fd);
+}
+
+/* Folders of one depth are finished by the pool in batches of this many. */
+#define FINISH_BATCH 256
+
+struct finish_job {
+	struct rs *s;
+	size_t from, to;
+};
+
+static void
+finish_job_run(void *arg)
+{
+	struct finish_job *j = arg;
+
+	for (size_t i = j->from; i < j->to; i++)
+		finish_dir(j->s, &j->s->dirlist[i]);
+	free(j);
+}
+
+/* Directory metadata, children before parents (a parent's mode may forbid
+ * reaching its children once set): depth by depth, deepest first, the
+ * folders of one depth on every core. */
 static void
 finish_dirs(struct rs *s)
 {
 	if (s->ndirs > 1)
 		qsort(s->dirlist, s->ndirs, sizeof(*s->dirlist), deeper_first);
-	for (size_t i = 0; i < s->ndirs; i++) {
-		struct dir_rec *d = &s->dirlist[i];
-		int fd = open_rel_dir(s->rootfd, d->path), err;
+	for (size_t i = 0, end; i < s->ndirs; i = end) {
+		for (end = i; end < s->ndirs && s->dirlist[end].depth == s->dirlist[i].depth; end++)
+			;
+		for (size_t a = i; a < end; a += FINISH_BATCH) {
+			struct finish_job *j = malloc(sizeof(*j));
+			size_t b = end - a < FINISH_BATCH ? end : a + FINISH_BATCH;
 
-		if (fd < 0) {
-			rs_warn(s, 1, "%s: cannot open to set metadata: %s", d->path, strerror(errno));
-			continue;
+			if (j != NULL) {
+				j->s = s;
+				j->from = a;
+				j->to = b;
+			}
+			if (j == NULL || pool_submit(s->pool, finish_job_run, j) != 0) {
+				free(j); /* no job: done here */
+				for (size_t k = a; k < b; k++)
+					finish_dir(s, &s->dirlist[k]);
+			}
 		}
-		if ((err = apply_meta_fd(s, fd, &d->n, d->path)) != 0)
-			rs_warn(s, 1, "%s: cannot set metadata: %s", d->path, strerror(err));
-		close(fd);
+		pool_wait(s->pool);
 	}
 }
 
@@ -1325,7 +1366,6 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 	if (e != 0)
 		rs_fatal(&s, e, c);
 	pool_wait(s.pool);
-	pool_free(s.pool);
 	if (atomic_load(&s.fatal)) {
 		e = s.fatal_err;
 		*c = s.fatal_ctx;
@@ -1340,6 +1380,7 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 			goto out;
 		}
 out:
+	pool_free(s.pool); /* every job has ended: waited for above */
 	res->files = s.files;
 	res->dirs = s.dirs;
 	res->others = s.others;
