@@ -34,8 +34,16 @@ struct link_rec {
 struct dir_rec {
 	char *path; /* relative to the target; "" is the target itself */
 	size_t depth; /* of path: children are finished before parents */
+	int owned;    /* created with our euid/egid already */
 	struct node n;
 };
+
+/* How a folder is walked: RT_ALL restores everything in it (else only the
+ * paths --include names); RT_OWNED: entries created in it get our effective
+ * user and group (the target's group is ours and every folder on the way
+ * was created by us), so fchown is needed only for other owners. */
+#define RT_ALL 1u
+#define RT_OWNED 2u
 
 /* Owner names seen in the snapshot and what they map to here: getpwnam
  * reads /etc/passwd (or asks nscd) on every call, twice per file. */
@@ -60,6 +68,8 @@ struct rs {
 	struct pool *pool;
 	int rootfd;
 	int as_root;
+	uid_t euid;
+	gid_t egid;
 	pthread_mutex_t mu; /* warn, errors, the link and folder lists, fatal_ctx */
 	uint64_t errors;
 	_Atomic uint64_t files, bytes, dirs, others; /* counted by every thread */
@@ -83,6 +93,7 @@ struct rs {
 
 struct file_job {
 	struct rs *s;
+	int owned; /* created with our euid/egid */
 	int dirfd;
 	char *name;
 	char *path; /* for messages */
@@ -341,14 +352,19 @@ times_of(const struct node *n, struct timespec ts[2])
 		}
 }
 
-/* Owner, mode, xattrs and times on an open file or directory. */
+/* Owner, mode, xattrs and times on an open file or directory; owned: it was
+ * created with our euid/egid, so the owner is set only if it differs. */
 static int
-apply_meta_fd(struct rs *s, int fd, const struct node *n, const char *path)
+apply_meta_fd(struct rs *s, int fd, const struct node *n, const char *path, int owned)
 {
 	struct timespec ts[2];
 
-	if (s->as_root && fchown(fd, uid_for(s, n), gid_for(s, n)) != 0)
-		rs_warn(s, 0, "%s: cannot set owner: %s", path, strerror(errno));
+	if (s->as_root) {
+		uid_t u = uid_for(s, n);
+		gid_t g = gid_for(s, n);
+		if (!(owned && u == s->euid && g == s->egid) && fchown(fd, u, g) != 0)
+			rs_warn(s, 0, "%s: cannot set owner: %s", path, strerror(errno));
+	}
 	if (fchmod(fd, n->mode & 07777) != 0)
 		return errno;
 	for (size_t i = 0; i < n->nxattrs; i++)
@@ -625,7 +641,7 @@ file_job_run(void *arg)
 		(void)unlinkat(j->dirfd, j->name, 0); /* no half file is left behind */
 		goto out;
 	}
-	if ((err = apply_meta_fd(j->s, fd, &j->n, j->path)) != 0)
+	if ((err = apply_meta_fd(j->s, fd, &j->n, j->path, j->owned)) != 0)
 		rs_warn(j->s, 1, "%s: cannot set metadata: %s", j->path, strerror(err));
 	atomic_fetch_add(&j->s->files, 1);
 out:
@@ -655,6 +671,7 @@ struct big_file {
 	struct node n;
 	uint64_t *start;     /* start[i]: offset of blob i; start[ncontent] = size */
 	int direct;          /* O_DIRECT was set on fd */
+	int owned;           /* created with our euid/egid */
 	atomic_uint pending; /* ranges not done, plus the submitter's reference */
 	atomic_int failed;
 	pthread_mutex_t mu;  /* err */
@@ -691,7 +708,7 @@ big_file_put(struct big_file *f)
 		rs_warn(s, 1, "%s: not restored: %s", f->path, f->err);
 		(void)unlinkat(f->dirfd, f->name, 0); /* no half file is left behind */
 	} else {
-		if ((err = apply_meta_fd(s, f->fd, &f->n, f->path)) != 0)
+		if ((err = apply_meta_fd(s, f->fd, &f->n, f->path, f->owned)) != 0)
 			rs_warn(s, 1, "%s: cannot set metadata: %s", f->path, strerror(err));
 		atomic_fetch_add(&s->files, 1);
 	}
@@ -797,7 +814,7 @@ blob_starts(struct rs *s, const struct node *n, uint64_t **out)
 /* 1: the file is being restored in ranges (name, rel and n taken),
  * 0: restore it the ordinary way, <0: an error. */
 static int
-restore_in_ranges(struct rs *s, int dirfd, char *name, char *rel, struct node *n,
+restore_in_ranges(struct rs *s, int dirfd, char *name, char *rel, struct node *n, int owned,
 		  struct mm_ctx *c)
 {
 	struct big_file *f;
@@ -828,6 +845,7 @@ restore_in_ranges(struct rs *s, int dirfd, char *name, char *rel, struct node *n
 		return 1; /* warned; the rest goes on */
 	}
 	f->s = s;
+	f->owned = owned;
 	f->name = name;
 	f->path = rel;
 	f->n = *n;
@@ -959,16 +977,19 @@ make_links(struct rs *s)
 /* ---- the walk ------------------------------------------------------------------ */
 
 static int restore_tree(struct rs *s, int dirfd, const char *rel, const struct mm_id *id,
-			int all, struct mm_ctx *c);
+			unsigned flags, struct mm_ctx *c);
 
-/* Create (or reuse) directory name in dirfd; never through a symlink. */
+/* Create (or reuse) directory name in dirfd; never through a symlink.
+ * *created: it is new (not a folder that was there before). */
 static int
-make_dir(int dirfd, const char *name)
+make_dir(int dirfd, const char *name, int *created)
 {
 	struct stat st;
 	int fd;
 
+	*created = 1;
 	if (mkdirat(dirfd, name, 0700) != 0) {
+		*created = 0;
 		if (errno != EEXIST)
 			return -1;
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -988,7 +1009,7 @@ struct dir_job {
 	int fd;    /* the folder, open */
 	char *rel;
 	struct mm_id tree;
-	int all;
+	unsigned flags;
 };
 
 static void
@@ -999,7 +1020,7 @@ dir_job_run(void *arg)
 	struct mm_ctx c = MM_CTX_INIT;
 	int e;
 
-	if (!atomic_load(&s->fatal) && (e = restore_tree(s, j->fd, j->rel, &j->tree, j->all, &c)) != 0)
+	if (!atomic_load(&s->fatal) && (e = restore_tree(s, j->fd, j->rel, &j->tree, j->flags, &c)) != 0)
 		rs_fatal(s, e, &c);
 	close(j->fd);
 	atomic_fetch_sub(&s->walkers, 1);
@@ -1011,7 +1032,7 @@ dir_job_run(void *arg)
  * are out and the queue has room: folders are created on every core.
  * 1: handed over (fd too), 0: walk it here, <0: an error. */
 static int
-spawn_dir(struct rs *s, int fd, const char *rel, const struct mm_id *tree, int all,
+spawn_dir(struct rs *s, int fd, const char *rel, const struct mm_id *tree, unsigned flags,
 	  struct mm_ctx *c)
 {
 	struct dir_job *j;
@@ -1026,7 +1047,7 @@ spawn_dir(struct rs *s, int fd, const char *rel, const struct mm_id *tree, int a
 	j->s = s;
 	j->fd = fd;
 	j->tree = *tree;
-	j->all = all;
+	j->flags = flags;
 	atomic_fetch_add(&s->walkers, 1);
 	if ((e = pool_try_submit(s->pool, dir_job_run, j)) != 0) {
 		atomic_fetch_sub(&s->walkers, 1);
@@ -1039,7 +1060,7 @@ spawn_dir(struct rs *s, int fd, const char *rel, const struct mm_id *tree, int a
 
 /* Its metadata is set once every walk and file is done, deepest first. */
 static int
-record_dir(struct rs *s, const char *rel, struct node *n, struct mm_ctx *c)
+record_dir(struct rs *s, const char *rel, struct node *n, int owned, struct mm_ctx *c)
 {
 	struct dir_rec *d;
 	size_t depth = 0;
@@ -1054,6 +1075,7 @@ record_dir(struct rs *s, const char *rel, struct node *n, struct mm_ctx *c)
 			e = MM_ENOMEM;
 		} else {
 			d->depth = depth;
+			d->owned = owned;
 			d->n = *n;
 			memset(n, 0, sizeof(*n)); /* moved into the record */
 			s->ndirs++;
@@ -1065,26 +1087,29 @@ record_dir(struct rs *s, const char *rel, struct node *n, struct mm_ctx *c)
 
 static int
 restore_dir_node(struct rs *s, int dirfd, const char *name, const char *rel, struct node *n,
-		 int all, struct mm_ctx *c)
+		 unsigned flags, struct mm_ctx *c)
 {
 	struct mm_id tree = n->subtree;
-	int fd, e;
+	unsigned sub = flags & RT_ALL;
+	int fd, e, created;
 
-	if ((fd = make_dir(dirfd, name)) < 0) {
+	if ((fd = make_dir(dirfd, name, &created)) < 0) {
 		rs_warn(s, 1, "%s: cannot create folder: %s", rel, strerror(errno));
 		return 0;
 	}
+	if (created && (flags & RT_OWNED))
+		sub |= RT_OWNED;
 	/* A parent of an included path is created, its metadata not restored. */
-	if (all) {
-		if ((e = record_dir(s, rel, n, c)) != 0) {
+	if (flags & RT_ALL) {
+		if ((e = record_dir(s, rel, n, (sub & RT_OWNED) != 0, c)) != 0) {
 			close(fd);
 			return e;
 		}
 		atomic_fetch_add(&s->dirs, 1);
 	}
-	if ((e = spawn_dir(s, fd, rel, &tree, all, c)) != 0)
+	if ((e = spawn_dir(s, fd, rel, &tree, sub, c)) != 0)
 		return e > 0 ? 0 : (close(fd), e);
-	e = restore_tree(s, fd, rel, &tree, all, c);
+	e = restore_tree(s, fd, rel, &tree, sub, c);
 	close(fd);
 	return e;
 }
@@ -1134,7 +1159,7 @@ restore_special(struct rs *s, int dirfd, const char *name, const char *rel, cons
 }
 
 static int
-restore_file_node(struct rs *s, int dirfd, char *name, char *rel, struct node *n,
+restore_file_node(struct rs *s, int dirfd, char *name, char *rel, struct node *n, int owned,
 		  struct mm_ctx *c)
 {
 	struct file_job *j;
@@ -1155,7 +1180,7 @@ restore_file_node(struct rs *s, int dirfd, char *name, char *rel, struct node *n
 		if (later)
 			return 0;
 	}
-	if ((e = restore_in_ranges(s, dirfd, name, rel, n, c)) != 0)
+	if ((e = restore_in_ranges(s, dirfd, name, rel, n, owned, c)) != 0)
 		return e;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
@@ -1164,6 +1189,7 @@ restore_file_node(struct rs *s, int dirfd, char *name, char *rel, struct node *n
 		return mm_fail_errno(c, errno, "%s", rel);
 	}
 	j->s = s;
+	j->owned = owned;
 	j->name = name;
 	j->path = rel;
 	j->n = *n;
@@ -1178,9 +1204,10 @@ restore_file_node(struct rs *s, int dirfd, char *name, char *rel, struct node *n
 }
 
 static int
-restore_tree(struct rs *s, int dirfd, const char *rel, const struct mm_id *id, int all,
+restore_tree(struct rs *s, int dirfd, const char *rel, const struct mm_id *id, unsigned flags,
 	     struct mm_ctx *c)
 {
+	int owned = (flags & RT_OWNED) != 0;
 	struct tree t = TREE_INIT;
 	int e = 0;
 
@@ -1209,13 +1236,13 @@ restore_tree(struct rs *s, int dirfd, const char *rel, const struct mm_id *id, i
 			e = mm_fail(c, MM_ENOMEM, "out of memory");
 			break;
 		}
-		sel = all ? SEL_ALL : select_path(s, path);
+		sel = (flags & RT_ALL) ? SEL_ALL : select_path(s, path);
 		if (sel == SEL_ALL && n->type == NODE_DIR)
-			e = restore_dir_node(s, dirfd, name, path, n, 1, c);
+			e = restore_dir_node(s, dirfd, name, path, n, RT_ALL | (flags & RT_OWNED), c);
 		else if (sel == SEL_ANCESTOR && n->type == NODE_DIR)
-			e = restore_dir_node(s, dirfd, name, path, n, 0, c);
+			e = restore_dir_node(s, dirfd, name, path, n, flags & RT_OWNED, c);
 		else if (sel == SEL_ALL && n->type == NODE_FILE)
-			e = restore_file_node(s, dirfd, name, path, n, c);
+			e = restore_file_node(s, dirfd, name, path, n, owned, c);
 		else if (sel == SEL_ALL)
 			e = restore_special(s, dirfd, name, path, n);
 		if (e == 1) {
@@ -1246,7 +1273,7 @@ finish_dir(struct rs *s, struct dir_rec *d)
 		rs_warn(s, 1, "%s: cannot open to set metadata: %s", d->path, strerror(errno));
 		return;
 	}
-	if ((err = apply_meta_fd(s, fd, &d->n, d->path)) != 0)
+	if ((err = apply_meta_fd(s, fd, &d->n, d->path, d->owned)) != 0)
 		rs_warn(s, 1, "%s: cannot set metadata: %s", d->path, strerror(err));
 	close(fd);
 }
@@ -1327,6 +1354,8 @@ int
 ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_opts *o,
 	    struct restore_result *res, struct mm_ctx *c)
 {
+	unsigned root_flags = o->nincludes == 0 ? RT_ALL : 0;
+	struct stat rst;
 	struct rs s;
 	int e;
 
@@ -1338,6 +1367,8 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 	s.snap = snap;
 	s.rootfd = -1;
 	s.as_root = geteuid() == 0;
+	s.euid = geteuid();
+	s.egid = getegid();
 	s.t0 = time_mono();
 	s.bytes_total = o->nincludes ? 0 : snap->sum.bytes_total;
 	pthread_mutex_init(&s.mu, NULL);
@@ -1362,7 +1393,10 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 		goto out;
 	}
 	s.walkers_max = 2 * pool_size(s.pool);
-	e = restore_tree(&s, s.rootfd, "", &snap->tree, o->nincludes == 0, c);
+	/* Entries created in the target get our group if it is the target's. */
+	if (fstat(s.rootfd, &rst) == 0 && rst.st_gid == s.egid)
+		root_flags |= RT_OWNED;
+	e = restore_tree(&s, s.rootfd, "", &snap->tree, root_flags, c);
 	if (e != 0)
 		rs_fatal(&s, e, c);
 	pool_wait(s.pool);

@@ -117,6 +117,24 @@ make_tree() {
 	[ "$(stat -c %b "$T/out$T/big/tail-hole.bin")" -le 4200 ]
 }
 
+@test "restore into a setgid folder of another group: owners are the recorded ones" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to set owners"
+	mm init >/dev/null
+	mkdir -p "$T/src/sub"
+	echo root-owned > "$T/src/sub/r.txt"
+	echo nobody-owned > "$T/src/sub/n.txt"
+	chown 65534:65534 "$T/src/sub/n.txt"
+	mm backup "$T/src" >/dev/null
+	mkdir "$T/out"
+	chgrp 65534 "$T/out"
+	chmod 2775 "$T/out"
+	run mm restore latest --target "$T/out"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %u:%g "$T/out$T/src/sub/r.txt")" = "0:0" ]
+	[ "$(stat -c %u:%g "$T/out$T/src/sub")" = "0:0" ]
+	[ "$(stat -c %u:%g "$T/out$T/src/sub/n.txt")" = "65534:65534" ]
+}
+
 @test "restore --include restores only that subtree; a prefix and 'latest' name snapshots" {
 	make_tree
 	mm init >/dev/null
