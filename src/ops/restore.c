@@ -15,6 +15,7 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,8 +41,9 @@ struct dir_rec {
 
 /* How a folder is walked: RT_ALL restores everything in it (else only the
  * paths --include names); RT_OWNED: entries created in it get our effective
- * user and group (the target's group is ours and every folder on the way
- * was created by us), so fchown is needed only for other owners. */
+ * user and group and the mode asked for less the umask (the target's group
+ * is ours, it has no default ACL, and every folder on the way was created
+ * by us), so fchown and fchmod are needed only where those differ. */
 #define RT_ALL 1u
 #define RT_OWNED 2u
 
@@ -70,6 +72,8 @@ struct rs {
 	int as_root;
 	uid_t euid;
 	gid_t egid;
+	int umask_known; /* read from /proc/self/status, never changed */
+	mode_t umask;
 	pthread_mutex_t mu; /* warn, errors, the link and folder lists, fatal_ctx */
 	uint64_t errors;
 	_Atomic uint64_t files, bytes, dirs, others; /* counted by every thread */
@@ -352,10 +356,45 @@ times_of(const struct node *n, struct timespec ts[2])
 		}
 }
 
-/* Owner, mode, xattrs and times on an open file or directory; owned: it was
- * created with our euid/egid, so the owner is set only if it differs. */
+/* The process's umask, without setting it (umask(2) can only set): 0 if
+ * the kernel does not say (then every mode is set with fchmod). */
 static int
-apply_meta_fd(struct rs *s, int fd, const struct node *n, const char *path, int owned)
+read_umask(mode_t *out)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		unsigned m;
+		if (sscanf(line, "Umask: %o", &m) == 1 && m <= 0777) {
+			*out = (mode_t)m;
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Can a file be created with its final permission bits? In an owned
+ * folder (no default ACL on the way: see RT_OWNED), the creation mode is
+ * mode & ~umask; special bits always need fchmod after the owner. */
+static int
+mode_at_create(const struct rs *s, const struct node *n, int owned)
+{
+	mode_t m = (mode_t)(n->mode & 07777);
+
+	return owned && s->umask_known && (m & 07000) == 0 && (m & ~s->umask) == m;
+}
+
+/* Owner, mode, xattrs and times on an open file or directory; owned: it was
+ * created with our euid/egid, so the owner is set only if it differs;
+ * mode_set: it was created with its final permission bits. */
+static int
+apply_meta_fd(struct rs *s, int fd, const struct node *n, const char *path, int owned,
+	      int mode_set)
 {
 	struct timespec ts[2];
 
@@ -365,7 +404,7 @@ apply_meta_fd(struct rs *s, int fd, const struct node *n, const char *path, int 
 		if (!(owned && u == s->euid && g == s->egid) && fchown(fd, u, g) != 0)
 			rs_warn(s, 0, "%s: cannot set owner: %s", path, strerror(errno));
 	}
-	if (fchmod(fd, n->mode & 07777) != 0)
+	if (!mode_set && fchmod(fd, n->mode & 07777) != 0)
 		return errno;
 	for (size_t i = 0; i < n->nxattrs; i++)
 		if (fsetxattr(fd, n->xattrs[i].name, n->xattrs[i].value, n->xattrs[i].len, 0) != 0)
@@ -609,18 +648,18 @@ out:
 /* Create name in dirfd for writing, replacing whatever is there (a file,
  * a planted symlink) without following it. -1 with a warning on failure. */
 static int
-create_file(struct rs *s, int dirfd, const char *name, const char *path)
+create_file(struct rs *s, int dirfd, const char *name, const char *path, mode_t mode)
 {
 	int fd, err;
 
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0 && errno == EEXIST) {
 		if ((err = clear_entry(dirfd, name)) != 0) {
 			rs_warn(s, 1, "%s: cannot replace the existing entry: %s", path,
 				strerror(err));
 			return -1;
 		}
-		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	}
 	if (fd < 0)
 		rs_warn(s, 1, "%s: cannot create: %s", path, strerror(errno));
@@ -632,16 +671,19 @@ file_job_run(void *arg)
 {
 	struct file_job *j = arg;
 	struct mm_ctx c = MM_CTX_INIT;
-	int fd, err;
+	int exact = mode_at_create(j->s, &j->n, j->owned), fd, err;
 
-	if ((fd = create_file(j->s, j->dirfd, j->name, j->path)) < 0)
+	/* Created 0600 unless its own bits are no wider than what it gets in
+	 * the end: then nobody can read it before they could anyway. */
+	fd = create_file(j->s, j->dirfd, j->name, j->path, exact ? (mode_t)(j->n.mode & 0777) : 0600);
+	if (fd < 0)
 		goto out;
 	if (write_content(j, fd, &c) != 0) {
 		rs_warn(j->s, 1, "%s: not restored: %s", j->path, c.msg);
 		(void)unlinkat(j->dirfd, j->name, 0); /* no half file is left behind */
 		goto out;
 	}
-	if ((err = apply_meta_fd(j->s, fd, &j->n, j->path, j->owned)) != 0)
+	if ((err = apply_meta_fd(j->s, fd, &j->n, j->path, j->owned, exact)) != 0)
 		rs_warn(j->s, 1, "%s: cannot set metadata: %s", j->path, strerror(err));
 	atomic_fetch_add(&j->s->files, 1);
 out:
@@ -672,6 +714,7 @@ struct big_file {
 	uint64_t *start;     /* start[i]: offset of blob i; start[ncontent] = size */
 	int direct;          /* O_DIRECT was set on fd */
 	int owned;           /* created with our euid/egid */
+	int mode_set;        /* created with its final permission bits */
 	atomic_uint pending; /* ranges not done, plus the submitter's reference */
 	atomic_int failed;
 	pthread_mutex_t mu;  /* err */
@@ -708,7 +751,7 @@ big_file_put(struct big_file *f)
 		rs_warn(s, 1, "%s: not restored: %s", f->path, f->err);
 		(void)unlinkat(f->dirfd, f->name, 0); /* no half file is left behind */
 	} else {
-		if ((err = apply_meta_fd(s, f->fd, &f->n, f->path, f->owned)) != 0)
+		if ((err = apply_meta_fd(s, f->fd, &f->n, f->path, f->owned, f->mode_set)) != 0)
 			rs_warn(s, 1, "%s: cannot set metadata: %s", f->path, strerror(err));
 		atomic_fetch_add(&s->files, 1);
 	}
@@ -836,7 +879,9 @@ restore_in_ranges(struct rs *s, int dirfd, char *name, char *rel, struct node *n
 		free(f);
 		return mm_fail_errno(c, errno, "%s", rel);
 	}
-	if ((f->fd = create_file(s, dirfd, name, rel)) < 0) {
+	f->mode_set = mode_at_create(s, n, owned);
+	if ((f->fd = create_file(s, dirfd, name, rel,
+				 f->mode_set ? (mode_t)(n->mode & 0777) : 0600)) < 0) {
 		close(f->dirfd);
 		free(start);
 		free(f);
@@ -1273,7 +1318,7 @@ finish_dir(struct rs *s, struct dir_rec *d)
 		rs_warn(s, 1, "%s: cannot open to set metadata: %s", d->path, strerror(errno));
 		return;
 	}
-	if ((err = apply_meta_fd(s, fd, &d->n, d->path, d->owned)) != 0)
+	if ((err = apply_meta_fd(s, fd, &d->n, d->path, d->owned, 0)) != 0)
 		rs_warn(s, 1, "%s: cannot set metadata: %s", d->path, strerror(err));
 	close(fd);
 }
@@ -1393,9 +1438,13 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 		goto out;
 	}
 	s.walkers_max = 2 * pool_size(s.pool);
-	/* Entries created in the target get our group if it is the target's. */
-	if (fstat(s.rootfd, &rst) == 0 && rst.st_gid == s.egid)
+	/* Entries created in the target get our group if it is the target's,
+	 * and the mode they are created with if it has no default ACL. */
+	if (fstat(s.rootfd, &rst) == 0 && rst.st_gid == s.egid &&
+	    fgetxattr(s.rootfd, "system.posix_acl_default", NULL, 0) < 0 &&
+	    (errno == ENODATA || errno == ENOTSUP))
 		root_flags |= RT_OWNED;
+	s.umask_known = read_umask(&s.umask);
 	e = restore_tree(&s, s.rootfd, "", &snap->tree, root_flags, c);
 	if (e != 0)
 		rs_fatal(&s, e, c);

@@ -135,6 +135,23 @@ make_tree() {
 	[ "$(stat -c %u:%g "$T/out$T/src/sub/n.txt")" = "65534:65534" ]
 }
 
+@test "modes come back whatever the umask of the restore, special bits too" {
+	mm init >/dev/null
+	mkdir -p "$T/src"
+	for m in 600 640 644 664 755 777 4755 2755 1777; do
+		echo "$m" > "$T/src/f$m"
+		chmod "$m" "$T/src/f$m"
+	done
+	mm backup "$T/src" >/dev/null
+	for u in 022 077 000; do
+		run bash -c 'umask "$1" && exec "$2" restore latest --target "$3"' umask "$u" "$MAMORI" "$T/out$u"
+		[ "$status" -eq 0 ]
+		for m in 600 640 644 664 755 777 4755 2755 1777; do
+			[ "$(stat -c %a "$T/out$u$T/src/f$m")" = "$m" ]
+		done
+	done
+}
+
 @test "restore --include restores only that subtree; a prefix and 'latest' name snapshots" {
 	make_tree
 	mm init >/dev/null
