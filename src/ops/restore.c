@@ -569,12 +569,7 @@ out_write(struct out_file *o, const uint8_t *p, size_t n)
 {
 	int e;
 
-	if (!o->direct) {
-		e = write_holes(o, p, n, o->off);
-		o->off += n;
-		return e;
-	}
-	while (n > 0) {
+	while (n > 0 && o->direct) {
 		size_t take = DIRECT_STAGE - o->staged;
 		if (take > n)
 			take = n;
@@ -585,7 +580,15 @@ out_write(struct out_file *o, const uint8_t *p, size_t n)
 		if (o->staged == DIRECT_STAGE && (e = stage_flush(o)) != 0)
 			return e;
 	}
-	return 0;
+	/* Through the cache (from the start, or since the file system refused
+	 * a direct write): what is still staged goes first. */
+	if (o->staged > 0 && !o->direct && (e = stage_flush(o)) != 0)
+		return e;
+	if (n == 0)
+		return 0;
+	e = write_holes(o, p, n, o->off);
+	o->off += n;
+	return e;
 }
 
 /* The rest of the stage, then the size: holes at the end and the padding

@@ -119,6 +119,22 @@ load helpers
 	[ "$status" -eq 0 ]
 }
 
+@test "a file system that refuses direct writes: restore falls back to the page cache" {
+	mm init >/dev/null
+	mkdir "$T/src"
+	head -c 3145731 /dev/urandom > "$T/src/three.bin"
+	{ head -c 20971520 /dev/urandom; head -c 8388608 /dev/zero; head -c 12582915 /dev/urandom; } > "$T/src/ranges.bin"
+	echo small > "$T/src/small.txt"
+	mm backup "$T/src" >/dev/null
+	# ASan must come first among the libraries; the shim is preloaded before it.
+	LD_PRELOAD="$MAMORI_SHIM_NODIRECT" ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+		run mm restore latest --target "$T/out"
+	[ "$status" -eq 0 ]
+	for f in three.bin ranges.bin small.txt; do
+		cmp "$T/src/$f" "$T/out$T/src/$f"
+	done
+}
+
 @test "restore never follows a symlink planted in the target" {
 	mm init >/dev/null
 	mkdir -p "$T/src/sub"
