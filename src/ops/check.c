@@ -279,8 +279,8 @@ count_read(struct checker *k, size_t n)
 }
 
 static int
-read_header(struct checker *k, const char *name, uint64_t size, struct pack_entry **ents,
-	    size_t *nents, struct mm_ctx *c)
+read_header(struct checker *k, const struct mm_id *id, const char *name, uint64_t size,
+	    struct pack_entry **ents, size_t *nents, struct mm_ctx *c)
 {
 	struct buf tail = BUF_INIT;
 	size_t want = size < CHECK_TAIL ? (size_t)size : CHECK_TAIL;
@@ -300,6 +300,14 @@ read_header(struct checker *k, const char *name, uint64_t size, struct pack_entr
 		count_read(k, tail.len);
 	}
 	e = repo_pack_parse_tail(k->r, tail.data, tail.len, size, ents, nents, c);
+	if (e == 0) {
+		uint8_t sum[32];
+		/* A pack is named by the SHA-256 of its sealed header and trailer. */
+		crypto_sha256(tail.data + tail.len - hlen - 4, (size_t)hlen + 4, sum);
+		if (memcmp(sum, id->b, MM_ID_LEN) != 0)
+			problem(k, "pack %s: its header does not match its name (altered, or another "
+				"pack's)", name);
+	}
 out:
 	buf_release(&tail);
 	return e;
@@ -318,10 +326,10 @@ read_pack(struct checker *k, uint32_t packno, uint64_t size)
 	char name[65], hex[65];
 
 	hex_encode(pid->b, MM_ID_LEN, name);
-	/* The pack is not hashed against its name: every byte of it is under
-	 * an AEAD tag (the header's, or a blob's bound to the blob's ID), and
+	/* Every byte of a pack is under an AEAD tag (the header's, or a blob's
+	 * bound to the blob's ID); the name is the hash of the header, and
 	 * match_index ties the pack to what the index says is in it. */
-	if (read_header(k, name, size, &ents, &nents, &c) != 0) {
+	if (read_header(k, pid, name, size, &ents, &nents, &c) != 0) {
 		problem(k, "pack %s: %s", name, c.msg);
 		goto out;
 	}

@@ -204,23 +204,16 @@ repo_blob_known(struct repo *r, const struct mm_id *id)
  * Pack writers. Each putter checks a writer out, so blobs go into packs
  * without a global lock: only the index (which dedups and reserves the
  * blob's place) is touched under mu. A writer streams its pack to the
- * backend through a small buffer and hashes it as it goes; a full pack is
- * sealed, named and committed by the thread that filled it.
+ * backend through a small buffer; a full pack is sealed, named (by the
+ * SHA-256 of its sealed header and trailer, which commit to every blob in
+ * it) and committed by the thread that filled it.
  */
 #define WRITER_BUF (1024u * 1024)
 
 static int
 writer_open(struct repo *r, struct pack_writer *w, struct mm_ctx *c)
 {
-	int e;
-
-	if ((w->hash = crypto_sha256_new()) == NULL)
-		return mm_fail(c, MM_ENOMEM, "out of memory");
-	if ((e = backend_upload_begin(r->be, OBJ_PACK, &w->up, c)) != 0) {
-		crypto_sha256_free(w->hash);
-		w->hash = NULL;
-	}
-	return e;
+	return backend_upload_begin(r->be, OBJ_PACK, &w->up, c);
 }
 
 static int
@@ -230,7 +223,6 @@ writer_drain(struct pack_writer *w, struct mm_ctx *c)
 
 	if (w->out.len == 0)
 		return 0;
-	crypto_sha256_update(w->hash, w->out.data, w->out.len);
 	e = backend_upload_append(w->up, w->out.data, w->out.len, c);
 	buf_reset(&w->out);
 	return e;
@@ -244,7 +236,6 @@ writer_append(struct pack_writer *w, const void *p, size_t n, struct mm_ctx *c)
 	if (w->out.len + n > WRITER_BUF && (e = writer_drain(w, c)) != 0)
 		return e;
 	if (n >= WRITER_BUF) {
-		crypto_sha256_update(w->hash, p, n);
 		e = backend_upload_append(w->up, p, n, c);
 	} else if ((e = buf_append(&w->out, p, n)) != 0) {
 		e = mm_fail(c, e, "out of memory");
@@ -259,8 +250,6 @@ writer_reset(struct pack_writer *w)
 {
 	backend_upload_abort(w->up);
 	w->up = NULL;
-	crypto_sha256_free(w->hash);
-	w->hash = NULL;
 	buf_reset(&w->out);
 	w->n = 0;
 	w->size = 0;
@@ -289,8 +278,7 @@ writer_finish(struct repo *r, struct pack_writer *w, struct mm_ctx *c)
 	if ((e = writer_append(w, sealed.data, sealed.len, c)) != 0 ||
 	    (e = writer_drain(w, c)) != 0)
 		goto out;
-	crypto_sha256_final(w->hash, sum);
-	w->hash = NULL;
+	crypto_sha256(sealed.data, sealed.len, sum);
 	hex_encode(sum, sizeof(sum), name);
 	e = backend_upload_commit(w->up, name, c);
 	w->up = NULL;

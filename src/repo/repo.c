@@ -258,7 +258,6 @@ repo_free(struct repo *r)
 	for (size_t i = 0; i < REPO_WRITERS_MAX; i++) {
 		struct pack_writer *w = &r->writers[i];
 		backend_upload_abort(w->up); /* a pack never committed leaves nothing */
-		crypto_sha256_free(w->hash);
 		buf_release(&w->out);
 		free(w->entries);
 	}

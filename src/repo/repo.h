@@ -253,7 +253,6 @@ struct pack_writer {
 	uint32_t packno; /* slot reserved in the index for this pack */
 	uint64_t size;   /* bytes of the pack so far */
 	struct backend_upload *up;
-	struct sha256_ctx *hash;
 	struct buf out;  /* small blobs gathered before they go to the upload */
 	struct pack_entry *entries;
 	size_t n, cap;

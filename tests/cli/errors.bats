@@ -90,6 +90,7 @@ load helpers
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"pack $(basename "$first"): "*" disagree"*" with the pack header"* ]]
 	[[ "$output" == *"pack $(basename "$second"): "*" disagree"*" with the pack header"* ]]
+	[[ "$output" == *"pack $(basename "$first"): its header does not match its name"* ]]
 	run mm restore latest --target "$T/out"
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"$T/b/second.bin"*"authentication failed"* ]]
