@@ -117,17 +117,15 @@ static int
 stage_flush(struct out_file *o)
 {
 	size_t n = o->staged, padded = (n + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN;
+	size_t len = o->direct ? padded : n;
 	int e;
 
 	if (n == 0)
 		return 0;
-	if (padded != n) {
-		memset(o->stage + n, 0, padded - n);
+	memset(o->stage + n, 0, padded - n);
+	e = write_holes(o, o->stage, len, o->off);
+	if (len != n)
 		o->tail_hole = 1; /* the padding is cut off by out_finish */
-	}
-	e = write_holes(o, o->stage, o->direct ? padded : n, o->off);
-	if (padded != n)
-		o->tail_hole = 1;
 	o->off += n;
 	o->staged = 0;
 	return e;
