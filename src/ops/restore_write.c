@@ -122,7 +122,8 @@ stage_flush(struct out_file *o)
 
 	if (n == 0)
 		return 0;
-	memset(o->stage + n, 0, padded - n);
+	if (padded != n)
+		memset(o->stage + n, 0, padded - n);
 	e = write_holes(o, o->stage, len, o->off);
 	if (len != n)
 		o->tail_hole = 1; /* the padding is cut off by out_finish */
