@@ -522,6 +522,18 @@ file_mark_error(struct bkw *w, struct node *n, const char *path, int err)
 /* Make room for `need` bytes in the walker's window, keeping its first
  * `keep` bytes. The window never exceeds the chunker's maximum plus one
  * read: past max_size bytes the chunker always cuts. */
+/* The walker's window becomes p (cap bytes), with the first keep bytes of
+ * the old one. */
+static void
+win_replace(struct bkw *w, uint8_t *p, size_t cap, size_t keep)
+{
+	if (keep > 0)
+		memcpy(p, w->win, keep);
+	free(w->win);
+	w->win = p;
+	w->win_cap = cap;
+}
+
 /* A large window from the run's spares, if one is big enough. */
 static int
 win_take_spare(struct bkw *w, size_t need, size_t keep)
@@ -541,29 +553,31 @@ win_take_spare(struct bkw *w, size_t need, size_t keep)
 	pthread_mutex_unlock(&b->mu);
 	if (p == NULL)
 		return 0;
-	if (keep > 0)
-		memcpy(p, w->win, keep);
-	free(w->win);
-	w->win = p;
-	w->win_cap = cap;
+	win_replace(w, p, cap, keep);
 	return 1;
 }
 
-/* Give a window back: kept as a spare while there is room, else freed. */
+/* The walker gives its window back: kept as a spare while there is room,
+ * else freed. */
 static void
-win_give_back(struct bk *b, uint8_t *p, size_t cap)
+win_give_back(struct bkw *w)
 {
-	if (p == NULL)
-		return;
-	pthread_mutex_lock(&b->mu);
-	if (b->nspare < BK_SPARE_WINDOWS) {
-		b->spare[b->nspare].p = p;
-		b->spare[b->nspare].cap = cap;
-		b->nspare++;
-		p = NULL;
+	struct bk *b = w->b;
+	uint8_t *p = w->win;
+
+	w->win = NULL;
+	if (p != NULL) {
+		pthread_mutex_lock(&b->mu);
+		if (b->nspare < BK_SPARE_WINDOWS) {
+			b->spare[b->nspare].p = p;
+			b->spare[b->nspare].cap = w->win_cap;
+			b->nspare++;
+			p = NULL;
+		}
+		pthread_mutex_unlock(&b->mu);
+		free(p);
 	}
-	pthread_mutex_unlock(&b->mu);
-	free(p);
+	w->win_cap = 0;
 }
 
 /* Make room for `need` bytes in the walker's window, keeping its first
@@ -588,11 +602,7 @@ win_reserve(struct bkw *w, size_t need, size_t keep)
 		return MM_ELIMIT;
 	if ((p = malloc(cap)) == NULL)
 		return MM_ENOMEM;
-	if (keep > 0)
-		memcpy(p, w->win, keep);
-	free(w->win);
-	w->win = p;
-	w->win_cap = cap;
+	win_replace(w, p, cap, keep);
 	return 0;
 }
 
@@ -702,11 +712,8 @@ save_file(struct bkw *w, struct pdir *pd, struct node *n, int dfd, const char *n
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	e = file_chunk(w, pd, n, path, fd, c);
-	if (w->win_cap > BK_KEEP_WINDOW) {
-		win_give_back(w->b, w->win, w->win_cap);
-		w->win = NULL;
-		w->win_cap = 0;
-	}
+	if (w->win_cap > BK_KEEP_WINDOW)
+		win_give_back(w);
 	if (e == 0 && fstat(fd, &st) == 0 &&
 	    (ts_ns(&st.st_mtim) != n->mtime_ns || (uint64_t)st.st_size != n->size))
 		n->flags |= NODE_F_CHANGED;
@@ -946,10 +953,8 @@ bk_walker_end(struct bkw *w)
 	t->bytes_read += w->sum.bytes_read;
 	t->errors += w->sum.errors;
 	pthread_mutex_unlock(&b->mu);
-	win_give_back(b, w->win, w->win_cap);
+	win_give_back(w);
 	memset(&w->sum, 0, sizeof(w->sum));
-	w->win = NULL;
-	w->win_cap = 0;
 }
 
 void

@@ -357,11 +357,12 @@ read_pack(struct checker *k, uint32_t packno, uint64_t size)
 						ents[i].type };
 
 			offs[i] = off;
-			hex_encode(ents[i].id.b, MM_ID_LEN, hex);
 			c.msg[0] = '\0';
 			if (repo_blob_open(k->r, &ents[i].id, &loc, raw.data + pos, REPO_VERIFY_ID,
-					   &plain, &c) != 0)
+					   &plain, &c) != 0) {
+				hex_encode(ents[i].id.b, MM_ID_LEN, hex);
 				problem(k, "pack %s: blob %s: %s", name, hex, c.msg);
+			}
 			pos += ents[i].length;
 			off += ents[i].length;
 		}

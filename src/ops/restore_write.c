@@ -58,6 +58,33 @@ direct_off(struct out_file *o)
 	return 0;
 }
 
+/* Set O_DIRECT on fd unless this target refused it before; a refusal is
+ * remembered for the rest of the restore. 1 when it is set. */
+static int
+direct_on(struct rs *s, int fd)
+{
+	int fl;
+
+	if (atomic_load(&s->no_direct))
+		return 0;
+	if ((fl = fcntl(fd, F_GETFL)) >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0)
+		return 1;
+	atomic_store(&s->no_direct, 1);
+	return 0;
+}
+
+/* The aligned stage of a file being written direct; without memory for
+ * it, the file goes through the cache (O_DIRECT cleared on the shared
+ * descriptor: every writer of it can still write aligned stages). */
+static void
+stage_alloc(struct out_file *o)
+{
+	if (o->direct && posix_memalign((void **)&o->stage, DIRECT_ALIGN, DIRECT_STAGE) != 0) {
+		o->stage = NULL;
+		(void)direct_off(o);
+	}
+}
+
 static int
 pwrite_full(struct out_file *o, const uint8_t *p, size_t n, uint64_t off)
 {
@@ -178,19 +205,10 @@ write_content(struct file_job *j, int fd, struct mm_ctx *c)
 {
 	struct out_file o = { fd, 0, NULL, 0, 0, 0 };
 	struct buf b = BUF_INIT;
-	int e = 0, fl;
+	int e = 0;
 
-	if (j->n.size >= DIRECT_MIN && !atomic_load(&j->s->no_direct) &&
-	    (fl = fcntl(fd, F_GETFL)) >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
-		if (posix_memalign((void **)&o.stage, DIRECT_ALIGN, DIRECT_STAGE) != 0) {
-			o.stage = NULL;
-			(void)direct_off(&o);
-		} else {
-			o.direct = 1;
-		}
-	} else if (j->n.size >= DIRECT_MIN) {
-		atomic_store(&j->s->no_direct, 1); /* this file system: ask no more */
-	}
+	o.direct = j->n.size >= DIRECT_MIN && direct_on(j->s, fd);
+	stage_alloc(&o);
 	buf_init(&b, (size_t)REPO_BLOB_MAX);
 	for (size_t i = 0; i < j->n.ncontent; i++) {
 		buf_reset(&b);
@@ -363,10 +381,7 @@ range_job_run(void *arg)
 	int e = 0;
 
 	buf_init(&b, (size_t)REPO_BLOB_MAX);
-	if (o.direct && posix_memalign((void **)&o.stage, DIRECT_ALIGN, DIRECT_STAGE) != 0) {
-		o.stage = NULL;
-		o.direct = 0; /* this range through the cache; the others may go direct */
-	}
+	stage_alloc(&o);
 	for (size_t i = blob_at(f, j->from); i < f->n.ncontent && f->start[i] < j->to; i++) {
 		uint64_t a = f->start[i] > j->from ? f->start[i] : j->from;
 		uint64_t z = f->start[i + 1] < j->to ? f->start[i + 1] : j->to;
@@ -434,7 +449,7 @@ rs_restore_in_ranges(struct rs *s, int dirfd, char *name, char *rel, struct node
 	struct big_file *f;
 	uint64_t *start = NULL;
 	unsigned nranges;
-	int fl, e;
+	int e;
 
 	if (n->size < RANGE_MIN || (n->flags & NODE_F_CHANGED) || n->ncontent < 2)
 		return 0;
@@ -467,8 +482,7 @@ rs_restore_in_ranges(struct rs *s, int dirfd, char *name, char *rel, struct node
 	f->n = *n;
 	memset(n, 0, sizeof(*n));
 	f->start = start;
-	f->direct = !atomic_load(&s->no_direct) && (fl = fcntl(f->fd, F_GETFL)) >= 0 &&
-		    fcntl(f->fd, F_SETFL, fl | O_DIRECT) == 0;
+	f->direct = direct_on(s, f->fd);
 	pthread_mutex_init(&f->mu, NULL);
 	atomic_init(&f->pending, nranges + 1);
 	for (unsigned k = 0; k < nranges; k++) {

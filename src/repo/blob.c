@@ -493,6 +493,16 @@ repo_load_index(struct repo *r, struct mm_ctx *c)
 	return e;
 }
 
+/* An error about one blob, named by the start of its ID. */
+static int
+blob_fail(struct mm_ctx *c, int e, const struct mm_id *id, const char *what)
+{
+	char hex[65];
+
+	hex_encode(id->b, MM_ID_LEN, hex);
+	return mm_fail(c, e, "blob %.16s: %s", hex, what);
+}
+
 int
 repo_blob_open(struct repo *r, const struct mm_id *id, const struct blob_loc *loc,
 	       const uint8_t *stored, unsigned flags, struct buf *out, struct mm_ctx *c)
@@ -500,20 +510,17 @@ repo_blob_open(struct repo *r, const struct mm_id *id, const struct blob_loc *lo
 	struct buf plain = BUF_INIT;
 	uint8_t aad[BLOB_AAD_LEN];
 	struct mm_id got;
-	char hex[65];
 	int e;
 
-	hex_encode(id->b, MM_ID_LEN, hex);
 	if (loc->raw_len > REPO_BLOB_MAX)
-		return mm_fail(c, MM_ECORRUPT, "blob %.16s: size %u beyond the limit", hex, loc->raw_len);
+		return blob_fail(c, MM_ECORRUPT, id, "size beyond the limit");
 	blob_aad(aad, id, loc->type, loc->raw_len);
 	buf_reset(out);
 	/* Stored uncompressed: decrypt straight into the caller's buffer. */
 	e = crypto_open(r->keys.enc, stored, loc->length, aad, sizeof(aad),
 			loc->raw_len ? &plain : out);
 	if (e != 0) {
-		e = mm_fail(c, e == MM_EAUTH ? MM_EAUTH : e,
-			    "blob %.16s: authentication failed (altered, damaged or misplaced)", hex);
+		e = blob_fail(c, e, id, "authentication failed (altered, damaged or misplaced)");
 		goto out;
 	}
 	if (loc->raw_len) {
@@ -529,7 +536,7 @@ repo_blob_open(struct repo *r, const struct mm_id *id, const struct blob_loc *lo
 		if (zcache_give(&r->zd, d) != 0)
 			ZSTD_freeDCtx(d);
 		if (ZSTD_isError(z) || z != loc->raw_len) {
-			e = mm_fail(c, MM_ECORRUPT, "blob %.16s: does not decompress", hex);
+			e = blob_fail(c, MM_ECORRUPT, id, "does not decompress");
 			goto out;
 		}
 		out->len = z;
@@ -537,7 +544,7 @@ repo_blob_open(struct repo *r, const struct mm_id *id, const struct blob_loc *lo
 	if (flags & REPO_VERIFY_ID) {
 		repo_blob_id(r, out->data, out->len, &got);
 		if (crypto_memcmp(got.b, id->b, MM_ID_LEN) != 0)
-			e = mm_fail(c, MM_EAUTH, "blob %.16s: content does not match its ID", hex);
+			e = blob_fail(c, MM_EAUTH, id, "content does not match its ID");
 	}
 out:
 	buf_release(&plain);
@@ -668,11 +675,4 @@ repo_pack_parse_tail(const struct repo *r, const uint8_t *tail, size_t tail_len,
 out:
 	buf_release(&plain);
 	return e;
-}
-
-int
-repo_pack_parse(const struct repo *r, const uint8_t *p, size_t n, struct pack_entry **out,
-		size_t *nentries, struct mm_ctx *c)
-{
-	return repo_pack_parse_tail(r, p, n, n, out, nentries, c);
 }

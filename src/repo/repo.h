@@ -381,8 +381,5 @@ int repo_pack_header_len(const uint8_t *tail, size_t tail_len, uint64_t pack_siz
 int repo_pack_parse_tail(const struct repo *r, const uint8_t *tail, size_t tail_len,
 			 uint64_t pack_size, struct pack_entry **out, size_t *nentries,
 			 struct mm_ctx *c) MM_MUST_CHECK;
-/* Pack header read from the end of a pack's bytes. */
-int repo_pack_parse(const struct repo *r, const uint8_t *p, size_t n,
-		    struct pack_entry **out, size_t *nentries, struct mm_ctx *c) MM_MUST_CHECK;
 
 #endif

@@ -212,6 +212,21 @@ open_tmp(const char *path, int mode, char *tmp, size_t tmpsz, struct mm_ctx *c)
 	return mm_fail(c, MM_EEXIST, "%s: cannot pick a temporary name", path);
 }
 
+/* close *fd (set to -1) and rename tmp to path. */
+static int
+close_rename(int *fd, const char *tmp, const char *path, int *renamed, struct mm_ctx *c)
+{
+	int r = close(*fd);
+
+	*fd = -1;
+	if (r != 0)
+		return mm_fail_errno(c, errno, "close %s", path);
+	if (rename(tmp, path) != 0)
+		return mm_fail_errno(c, errno, "rename to %s", path);
+	*renamed = 1;
+	return 0;
+}
+
 int
 file_commit(int *fd, const char *tmp, const char *path, int *renamed, struct mm_ctx *c)
 {
@@ -225,19 +240,13 @@ file_commit(int *fd, const char *tmp, const char *path, int *renamed, struct mm_
 		*fd = -1;
 		return r;
 	}
-	r = close(*fd);
-	*fd = -1;
-	if (r != 0)
-		return mm_fail_errno(c, errno, "close %s", path);
-	if ((dir = dir_of(path)) == NULL)
+	if ((dir = dir_of(path)) == NULL) {
+		close(*fd);
+		*fd = -1;
 		return mm_fail(c, MM_ENOMEM, "%s: out of memory", path);
-	if (rename(tmp, path) != 0) {
-		r = mm_fail_errno(c, errno, "rename to %s", path);
-		goto out;
 	}
-	*renamed = 1;
-	r = fsync_dir(dir, c);
-out:
+	if ((r = close_rename(fd, tmp, path, renamed, c)) == 0)
+		r = fsync_dir(dir, c);
 	free(dir);
 	return r;
 }
@@ -245,19 +254,10 @@ out:
 int
 file_commit_later(int *fd, const char *tmp, const char *path, int *renamed, struct mm_ctx *c)
 {
-	int r;
-
 	*renamed = 0;
 	/* Only a hint to start writing: a file system without it is fine. */
 	(void)sync_file_range(*fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	r = close(*fd);
-	*fd = -1;
-	if (r != 0)
-		return mm_fail_errno(c, errno, "close %s", path);
-	if (rename(tmp, path) != 0)
-		return mm_fail_errno(c, errno, "rename to %s", path);
-	*renamed = 1;
-	return 0;
+	return close_rename(fd, tmp, path, renamed, c);
 }
 
 int

@@ -146,6 +146,23 @@ out:
 	return r;
 }
 
+/* With mu held and room in the queue (unless stopping): queue the job,
+ * wake a worker, release mu. */
+static int
+enqueue_unlock(struct pool *p, pool_fn fn, void *arg)
+{
+	if (p->stop) {
+		pthread_mutex_unlock(&p->mu);
+		return MM_EINVAL;
+	}
+	p->q[(p->head + p->count) % p->qcap] = (struct job){ fn, arg };
+	p->count++;
+	p->pending++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
 int
 pool_submit(struct pool *p, pool_fn fn, void *arg)
 {
@@ -160,16 +177,7 @@ pool_submit(struct pool *p, pool_fn fn, void *arg)
 	}
 	while (p->count == p->qcap && !p->stop)
 		pthread_cond_wait(&p->space, &p->mu);
-	if (p->stop) {
-		pthread_mutex_unlock(&p->mu);
-		return MM_EINVAL;
-	}
-	p->q[(p->head + p->count) % p->qcap] = (struct job){ fn, arg };
-	p->count++;
-	p->pending++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	return 0;
+	return enqueue_unlock(p, fn, arg);
 }
 
 int
@@ -178,20 +186,11 @@ pool_try_submit(struct pool *p, pool_fn fn, void *arg)
 	if (p == NULL || fn == NULL)
 		return MM_EINVAL;
 	pthread_mutex_lock(&p->mu);
-	if (p->stop) {
-		pthread_mutex_unlock(&p->mu);
-		return MM_EINVAL;
-	}
-	if (p->count == p->qcap) {
+	if (p->count == p->qcap && !p->stop) {
 		pthread_mutex_unlock(&p->mu);
 		return 1;
 	}
-	p->q[(p->head + p->count) % p->qcap] = (struct job){ fn, arg };
-	p->count++;
-	p->pending++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	return 0;
+	return enqueue_unlock(p, fn, arg);
 }
 
 void
