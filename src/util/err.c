@@ -48,6 +48,20 @@ mm_strerror(int code)
 		return "ambiguous snapshot prefix";
 	case MM_EINTR:
 		return "interrupted";
+	case MM_ETIMEDOUT:
+		return "connection timed out";
+	case MM_ECONNREFUSED:
+		return "connection refused";
+	case MM_ERESOLVE:
+		return "host name not resolved";
+	case MM_ETLS:
+		return "TLS failure";
+	case MM_EDENIED:
+		return "access denied by the remote side";
+	case MM_ESKEW:
+		return "the local clock is too far off for the remote side";
+	case MM_EREMOTE:
+		return "the remote side reported an error";
 	default:
 		return "unknown error";
 	}
@@ -74,6 +88,10 @@ mm_from_errno(int e)
 		return MM_EEXIST;
 	case EINTR:
 		return MM_EINTR;
+	case ETIMEDOUT:
+		return MM_ETIMEDOUT;
+	case ECONNREFUSED:
+		return MM_ECONNREFUSED;
 	default:
 		return MM_EIO;
 	}

@@ -37,6 +37,15 @@ enum mm_err {
 	MM_EUNSAFE = -16,   /* a path would escape the restore target */
 	MM_EAMBIGUOUS = -17, /* a snapshot prefix names several snapshots */
 	MM_EINTR = -18,     /* interrupted by a signal */
+	/* Remote stores and network peers (S3, SFTP, NTP, webhooks). */
+	MM_ETIMEDOUT = -19, /* no answer within the time limit */
+	MM_ECONNREFUSED = -20, /* the peer refused the connection */
+	MM_ERESOLVE = -21,  /* a host name did not resolve */
+	MM_ETLS = -22,      /* TLS handshake or certificate failure */
+	MM_EDENIED = -23,   /* the remote side rejected our credentials or signature */
+	MM_ESKEW = -24,     /* the remote side says our clock is wrong */
+	MM_EREMOTE = -25,   /* any other failure reported by the remote side */
+	/* Codes -26 and below are added by the modules that need them. */
 };
 
 const char *mm_strerror(int code);
