@@ -190,7 +190,9 @@ load helpers
 	mm init >/dev/null
 	mkdir "$T/src"
 	for i in 1 2 3 4 5 6; do head -c 20000000 /dev/urandom > "$T/src/f$i"; done
-	mm backup "$T/src" >/dev/null 2>&1 &
+	# The binary itself in the background, not the mm function: $! would
+	# be a subshell, and killing it would leave the backup running.
+	"$MAMORI" backup "$T/src" >/dev/null 2>&1 &
 	pid=$!
 	# Kill once some pack is on disk, so the kill lands mid-backup.
 	for _ in $(seq 1 200); do
