@@ -17,6 +17,7 @@ enum {
 	EXIT_NOREPO = 10,
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
+	EXIT_NOPOLICY = 13, /* forget: the policy keeps nothing (see --keep-none) */
 };
 
 struct cli {
@@ -54,5 +55,6 @@ int cmd_ls(struct cli *cl, int argc, char **argv);
 int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
+int cmd_forget(struct cli *cl, int argc, char **argv);
 
 #endif
