@@ -62,6 +62,14 @@ mm_strerror(int code)
 		return "the local clock is too far off for the remote side";
 	case MM_EREMOTE:
 		return "the remote side reported an error";
+	case MM_ENOSNAPSHOT:
+		return "no such snapshot";
+	case MM_ENOPATH:
+		return "no such path in the snapshot";
+	case MM_EVERSION:
+		return "format version not supported by this mamori";
+	case MM_EACCESS:
+		return "repository not accessible to this user";
 	default:
 		return "unknown error";
 	}

@@ -46,6 +46,11 @@ enum mm_err {
 	MM_ESKEW = -24,     /* the remote side says our clock is wrong */
 	MM_EREMOTE = -25,   /* any other failure reported by the remote side */
 	/* Codes -26 and below are added by the modules that need them. */
+	/* Reading a repository (keys, diff, find, dump, stats, tag). */
+	MM_ENOSNAPSHOT = -30, /* no snapshot matches the given ID or prefix */
+	MM_ENOPATH = -31,   /* the path is not in the snapshot */
+	MM_EVERSION = -32,  /* an object's format version is not one this build reads */
+	MM_EACCESS = -33,   /* the repository's files are not accessible to this user */
 };
 
 const char *mm_strerror(int code);
