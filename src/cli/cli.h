@@ -17,6 +17,14 @@ enum {
 	EXIT_NOREPO = 10,
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
+	/* continuity policy (docs/cli.md) */
+	EXIT_CONFIG = 43,       /* the configuration file is wrong */
+	EXIT_RUN_FAILED = 44,   /* run: a step failed for a dataset */
+	EXIT_RTO_MISSED = 45,   /* drill: an RTO would be missed */
+	EXIT_DRILL_FAILED = 46, /* drill: a restore or its verification failed */
+	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
+	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
+	 * 2 CRITICAL, 3 UNKNOWN */
 };
 
 struct cli {
