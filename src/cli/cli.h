@@ -23,6 +23,14 @@ enum {
 	EXIT_NOPATH = 20,     /* the path is not in the snapshot */
 	EXIT_VERSION = 21,    /* a key file or object of a format version this build does not read */
 	EXIT_ACCESS = 22,     /* the repository's files are not accessible to this user */
+	/* continuity policy (docs/cli.md) */
+	EXIT_CONFIG = 43,       /* the configuration file is wrong */
+	EXIT_RUN_FAILED = 44,   /* run: a step failed for a dataset */
+	EXIT_RTO_MISSED = 45,   /* drill: an RTO would be missed */
+	EXIT_DRILL_FAILED = 46, /* drill: a restore or its verification failed */
+	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
+	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
+	 * 2 CRITICAL, 3 UNKNOWN */
 };
 
 struct cli {

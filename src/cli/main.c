@@ -17,6 +17,8 @@ static const char usage_text[] =
 	"commands:\n"
 	"  init                       create a repository\n"
 	"  backup PATH...             back up files and folders into a new snapshot\n"
+	"  backup --stdin-from-command [--stdin-filename NAME] -- CMD [ARGS...]\n"
+	"                             back up a command's output as one file\n"
 	"  snapshots                  list snapshots\n"
 	"  ls SNAPSHOT [PATH]         list the files of a snapshot\n"
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
@@ -49,6 +51,8 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	case MM_ENOPATH: return EXIT_NOPATH;
 	case MM_EVERSION: return EXIT_VERSION;
 	case MM_EACCESS: return EXIT_ACCESS;
+	case MM_ECONFIG: return EXIT_CONFIG;
+	case MM_ECHILD: return EXIT_COMMAND;
 	default: return EXIT_FATAL;
 	}
 }

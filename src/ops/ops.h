@@ -52,6 +52,21 @@ struct backup_opts {
 int ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out,
 	       struct mm_ctx *c) MM_MUST_CHECK;
 
+/*
+ * Back up the standard output of a command as the one file /FILENAME of a
+ * new snapshot (o->paths unused; tags, host, time_ns, rep as for
+ * ops_backup). argv runs through posix_spawnp, never a shell, with its
+ * standard input from /dev/null. The snapshot is written only when the
+ * command exited with status 0; a non-zero status or a signal is
+ * MM_ECHILD ("pg_dump exited with status 1") and nothing referenced is
+ * written. FILENAME: 1..255 bytes, no '/', not "." or "..".
+ */
+int ops_backup_command(struct repo *r, const struct backup_opts *o, char *const argv[],
+		       const char *filename, struct snapshot *out, struct mm_ctx *c) MM_MUST_CHECK;
+/* The same from a descriptor already open (read to its end). */
+int ops_backup_fd(struct repo *r, const struct backup_opts *o, int fd, const char *filename,
+		  struct snapshot *out, struct mm_ctx *c) MM_MUST_CHECK;
+
 /* Absolute, lexically cleaned path (no symlinks resolved). New allocation. */
 int ops_abspath(const char *path, char **out) MM_MUST_CHECK;
 

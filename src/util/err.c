@@ -48,6 +48,14 @@ mm_strerror(int code)
 		return "ambiguous snapshot prefix";
 	case MM_EINTR:
 		return "interrupted";
+	case MM_ECONFIG:
+		return "configuration error";
+	case MM_ECHILD:
+		return "a command failed";
+	case MM_EBUSY:
+		return "already running";
+	case MM_EVERIFY:
+		return "restored data differs from the snapshot";
 	case MM_ETIMEDOUT:
 		return "connection timed out";
 	case MM_ECONNREFUSED:
