@@ -18,6 +18,7 @@ enum {
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
 	EXIT_NOPOLICY = 13, /* forget: the policy keeps nothing (see --keep-none) */
+	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
 };
 
 struct cli {
@@ -29,6 +30,7 @@ struct cli {
 	int verbose;
 	int progress;              /* stderr is a terminal and not quiet/json */
 	char *password;            /* wiped and freed by cli_release */
+	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -56,5 +58,8 @@ int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 int cmd_forget(struct cli *cl, int argc, char **argv);
+int cmd_unlock(struct cli *cl, int argc, char **argv);
+/* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
+int cli_parse_wait(const char *s, int64_t *ns);
 
 #endif

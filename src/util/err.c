@@ -62,6 +62,8 @@ mm_strerror(int code)
 		return "the local clock is too far off for the remote side";
 	case MM_EREMOTE:
 		return "the remote side reported an error";
+	case MM_ESTALELOCK:
+		return "repository locked by a stale lock";
 	default:
 		return "unknown error";
 	}

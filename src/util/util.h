@@ -46,6 +46,7 @@ enum mm_err {
 	MM_ESKEW = -24,     /* the remote side says our clock is wrong */
 	MM_EREMOTE = -25,   /* any other failure reported by the remote side */
 	/* Codes -26 and below are added by the modules that need them. */
+	MM_ESTALELOCK = -26, /* locked only by stale locks: 'mamori unlock' removes them */
 };
 
 const char *mm_strerror(int code);
