@@ -31,6 +31,7 @@ enum {
 	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
+	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
 };
 
 struct cli {
@@ -42,6 +43,7 @@ struct cli {
 	int verbose;
 	int progress;              /* stderr is a terminal and not quiet/json */
 	char *password;            /* wiped and freed by cli_release */
+	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -76,5 +78,8 @@ int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 int cmd_forget(struct cli *cl, int argc, char **argv);
 int cmd_key(struct cli *cl, int argc, char **argv);
+int cmd_unlock(struct cli *cl, int argc, char **argv);
+/* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
+int cli_parse_wait(const char *s, int64_t *ns);
 
 #endif

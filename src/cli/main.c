@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: mamori [-r REPO] [--password-file FILE] [--json] [-q] COMMAND [ARGS]\n"
+	"usage: mamori [-r REPO] [--password-file FILE] [--json] [-q] [--lock-wait D]\n"
+	"              COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  init                       create a repository\n"
@@ -30,6 +32,7 @@ static const char usage_text[] =
 	"                             remove snapshots a retention policy does not keep\n"
 	"  key list|add|remove ID|passwd\n"
 	"                             the keys (one per administrator)\n"
+	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
 	"  version                    print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
@@ -45,6 +48,7 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	switch (code) {
 	case MM_ENOREPO: return EXIT_NOREPO;
 	case MM_ELOCKED: return EXIT_LOCKED;
+	case MM_ESTALELOCK: return EXIT_STALELOCK;
 	case MM_EPASSWORD: return EXIT_PASSWORD;
 	case MM_ENOSNAPSHOT: return EXIT_NOSNAPSHOT;
 	case MM_EAMBIGUOUS: return EXIT_AMBIGUOUS;
@@ -193,6 +197,54 @@ cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
 }
 
 int
+cli_parse_wait(const char *s, int64_t *ns)
+{
+	int64_t total = 0;
+
+	if (*s == '\0')
+		return MM_EINVAL;
+	while (*s != '\0') {
+		char *end;
+		long long v;
+		int64_t unit;
+
+		if (*s < '0' || *s > '9')
+			return MM_EINVAL;
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0 || v > 100000000)
+			return MM_EINVAL;
+		switch (*end) {
+		case '\0': unit = 1; break;
+		case 's': unit = 1; end++; break;
+		case 'm': unit = 60; end++; break;
+		case 'h': unit = 3600; end++; break;
+		case 'd': unit = 86400; end++; break;
+		default: return MM_EINVAL;
+		}
+		total += (int64_t)v * unit;
+		if (total > INT64_C(9000000000)) /* ns must fit in 63 bits */
+			return MM_EINVAL;
+		s = end;
+	}
+	*ns = total * 1000000000;
+	return 0;
+}
+
+/* Test suites only: hold the lock just taken until the file at path exists
+ * (a process that holds a lock at a known moment, to kill or to wait for). */
+static void
+test_pause(const char *path)
+{
+	struct timespec ts = { 0, 20000000 };
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	while (access(path, F_OK) != 0)
+		nanosleep(&ts, NULL);
+}
+
+int
 cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
 {
 	struct mm_ctx c = MM_CTX_INIT;
@@ -205,11 +257,13 @@ cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct re
 		return cli_fail(cl, e, &c);
 	if ((e = repo_open(cl->repo, cl->password, &r, &c)) != 0)
 		return cli_fail(cl, e, &c);
-	if ((lock && (e = repo_lock(r, exclusive, command, &c)) != 0) ||
+	if ((lock && (e = repo_lock_wait(r, exclusive, command, cl->lock_wait_ns, &c)) != 0) ||
 	    (e = repo_load_index(r, &c)) != 0) {
 		repo_free(r);
 		return cli_fail(cl, e, &c);
 	}
+	if (lock)
+		test_pause(getenv("MAMORI_TEST_LOCK_PAUSE"));
 	*out = r;
 	return 0;
 }
@@ -237,6 +291,7 @@ static const struct {
 	{ "cat", cmd_cat },
 	{ "forget", cmd_forget },
 	{ "key", cmd_key },
+	{ "unlock", cmd_unlock },
 };
 
 int
@@ -250,6 +305,7 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "lock-wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli cl;
@@ -268,6 +324,11 @@ main(int argc, char **argv)
 		case 'v': cl.verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': printf("mamori %s\n", MAMORI_VERSION); return EXIT_OK;
+		case 'w':
+			if (cli_parse_wait(optarg, &cl.lock_wait_ns) != 0)
+				return cli_usage(&cl, NULL, "--lock-wait takes a duration such as "
+						 "90, 30s, 5m or 1h30m");
+			break;
 		default: return cli_usage(&cl, NULL, "unknown global option");
 		}
 	}

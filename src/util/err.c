@@ -78,6 +78,8 @@ mm_strerror(int code)
 		return "format version not supported by this mamori";
 	case MM_EACCESS:
 		return "repository not accessible to this user";
+	case MM_ESTALELOCK:
+		return "repository locked by a stale lock";
 	default:
 		return "unknown error";
 	}

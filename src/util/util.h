@@ -56,6 +56,7 @@ enum mm_err {
 	MM_ECHILD = -55,    /* a command mamori ran failed (exit status or signal) */
 	MM_EBUSY = -56,     /* a run for this dataset is already in progress */
 	MM_EVERIFY = -57,   /* restored bytes differ from the snapshot */
+	MM_ESTALELOCK = -26, /* locked only by stale locks: 'mamori unlock' removes them */
 };
 
 const char *mm_strerror(int code);
