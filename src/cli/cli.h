@@ -54,5 +54,6 @@ int cmd_ls(struct cli *cl, int argc, char **argv);
 int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
+int cmd_time(struct cli *cl, int argc, char **argv);
 
 #endif

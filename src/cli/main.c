@@ -24,6 +24,10 @@ static const char usage_text[] =
 	"  check [--read-data]        verify the repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
+	"  time check [SERVER[:PORT]]... [--nagios]\n"
+	"                             measure the clock against NTP servers\n"
+	"  time status                the kernel clock state and the time daemon\n"
+	"  time lint [FILE]           lint an ntp.conf or chrony.conf\n"
 	"  version                    print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
@@ -187,6 +191,7 @@ static const struct {
 	{ "restore", cmd_restore },
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
+	{ "time", cmd_time },
 };
 
 int
