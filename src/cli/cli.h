@@ -81,5 +81,6 @@ int cmd_key(struct cli *cl, int argc, char **argv);
 int cmd_unlock(struct cli *cl, int argc, char **argv);
 /* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
 int cli_parse_wait(const char *s, int64_t *ns);
+int cmd_time(struct cli *cl, int argc, char **argv);
 
 #endif

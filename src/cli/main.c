@@ -33,6 +33,10 @@ static const char usage_text[] =
 	"  key list|add|remove ID|passwd\n"
 	"                             the keys (one per administrator)\n"
 	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
+	"  time check [SERVER[:PORT]]... [--nagios]\n"
+	"                             measure the clock against NTP servers\n"
+	"  time status                the kernel clock state and the time daemon\n"
+	"  time lint [FILE]           lint an ntp.conf or chrony.conf\n"
 	"  version                    print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
@@ -292,6 +296,7 @@ static const struct {
 	{ "forget", cmd_forget },
 	{ "key", cmd_key },
 	{ "unlock", cmd_unlock },
+	{ "time", cmd_time },
 };
 
 int
