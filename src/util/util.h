@@ -46,6 +46,11 @@ enum mm_err {
 	MM_ESKEW = -24,     /* the remote side says our clock is wrong */
 	MM_EREMOTE = -25,   /* any other failure reported by the remote side */
 	/* Codes -26 and below are added by the modules that need them. */
+	/* SFTP backend and snapshot copy (-42..-45). */
+	MM_EHOSTKEY = -42,  /* the SSH host key is unknown or has changed */
+	MM_ECONNLOST = -43, /* the connection dropped in the middle */
+	MM_EPROTOCOL = -44, /* the peer broke its protocol (malformed reply) */
+	MM_EKEYSDIFFER = -45, /* copy: the repositories do not share chunking and IDs */
 };
 
 const char *mm_strerror(int code);
