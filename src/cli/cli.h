@@ -32,6 +32,12 @@ enum {
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
 	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
+	/* Remote repositories (SFTP) and copy: 28-32. */
+	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
+	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
+	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
+	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
+	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
 };
 
 struct cli {

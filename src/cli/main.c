@@ -13,8 +13,8 @@
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: mamori [-r REPO] [--password-file FILE] [--json] [-q] [--lock-wait D]\n"
-	"              COMMAND [ARGS]\n"
+	"usage: mamori [-r REPO] [--password-file FILE] [-o KEY=VALUE]... [--json] [-q]\n"
+	"              [--lock-wait D] COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  init                       create a repository\n"
@@ -39,6 +39,9 @@ static const char usage_text[] =
 	"  time lint [FILE]           lint an ntp.conf or chrony.conf\n"
 	"  version                    print the version\n"
 	"\n"
+	"REPO is a folder, local:PATH, sftp:[USER@]HOST:/PATH or\n"
+	"sftp://[USER@]HOST[:PORT]/PATH; -o sftp.args=..., sftp.command=...,\n"
+	"sftp.timeout=SECONDS, sftp.connections=N tune SFTP.\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
 	"MAMORI_PASSWORD, MAMORI_PASSWORD_FILE, --password-file, or a prompt on a\n"
 	"terminal. 'latest' names the newest snapshot. See docs/cli.md.\n";
@@ -61,6 +64,15 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	case MM_EACCESS: return EXIT_ACCESS;
 	case MM_ECONFIG: return EXIT_CONFIG;
 	case MM_ECHILD: return EXIT_COMMAND;
+	case MM_ERESOLVE:
+	case MM_ECONNREFUSED:
+	case MM_ETIMEDOUT: return EXIT_UNREACHABLE;
+	case MM_ECONNLOST: return EXIT_CONNLOST;
+	case MM_EDENIED:
+	case MM_EHOSTKEY: return EXIT_REMOTE_AUTH;
+	case MM_EREMOTE:
+	case MM_EPROTOCOL: return EXIT_REMOTE;
+	case MM_EKEYSDIFFER: return EXIT_COPY_KEYS;
 	default: return EXIT_FATAL;
 	}
 }
@@ -311,8 +323,10 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "lock-wait", required_argument, NULL, 'w' },
+		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct mm_ctx oc = MM_CTX_INIT;
 	struct cli cl;
 	int ch, rc;
 
@@ -320,9 +334,15 @@ main(int argc, char **argv)
 	cl.prog = "mamori";
 	cl.repo = getenv("MAMORI_REPOSITORY");
 	cl.password_file = getenv("MAMORI_PASSWORD_FILE");
-	while ((ch = getopt_long(argc, argv, "+r:p:jqvhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+r:p:o:jqvhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': cl.repo = optarg; break;
+		case 'o':
+			if ((rc = backend_option_set(optarg, &oc)) != 0) {
+				backend_options_clear();
+				return cli_usage(&cl, NULL, "%s", oc.msg);
+			}
+			break;
 		case 'p': cl.password_file = optarg; break;
 		case 'j': cl.json = 1; break;
 		case 'q': cl.quiet = 1; break;
@@ -357,6 +377,7 @@ main(int argc, char **argv)
 			optind = 0; /* 0: glibc re-initialises its scan (1 would keep "+" mode) */
 			rc = commands[i].fn(&cl, argc, argv);
 			cli_release(&cl);
+			backend_options_clear();
 			return rc;
 		}
 	}
