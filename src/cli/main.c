@@ -19,6 +19,8 @@ static const char usage_text[] =
 	"commands:\n"
 	"  init                       create a repository\n"
 	"  backup PATH...             back up files and folders into a new snapshot\n"
+	"  backup --stdin-from-command [--stdin-filename NAME] -- CMD [ARGS...]\n"
+	"                             back up a command's output as one file\n"
 	"  snapshots                  list snapshots\n"
 	"  ls SNAPSHOT [PATH]         list the files of a snapshot\n"
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
@@ -27,8 +29,13 @@ static const char usage_text[] =
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
 	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
+	"         [--prune [--max-unused P%|SIZE] [--max-repack-size SIZE]]\n"
 	"                             remove snapshots a retention policy does not keep\n"
+	"  prune [--max-unused P%|SIZE] [--max-repack-size SIZE] [--dry-run]\n"
+	"                             delete data no snapshot needs\n"
 	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
+	"  key list|add|remove ID|passwd\n"
+	"                             the keys (one per administrator)\n"
 	"  version                    print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
@@ -46,6 +53,13 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	case MM_ELOCKED: return EXIT_LOCKED;
 	case MM_ESTALELOCK: return EXIT_STALELOCK;
 	case MM_EPASSWORD: return EXIT_PASSWORD;
+	case MM_ENOSNAPSHOT: return EXIT_NOSNAPSHOT;
+	case MM_EAMBIGUOUS: return EXIT_AMBIGUOUS;
+	case MM_ENOPATH: return EXIT_NOPATH;
+	case MM_EVERSION: return EXIT_VERSION;
+	case MM_EACCESS: return EXIT_ACCESS;
+	case MM_ECONFIG: return EXIT_CONFIG;
+	case MM_ECHILD: return EXIT_COMMAND;
 	default: return EXIT_FATAL;
 	}
 }
@@ -199,6 +213,41 @@ test_pause(const char *path)
 }
 
 int
+cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
+{
+	char *again = NULL;
+	int e;
+
+	(void)cl;
+	if (file == NULL)
+		file = getenv("MAMORI_NEW_PASSWORD_FILE");
+	if (file != NULL && file[0] != '\0') {
+		if ((e = read_password_file(file, out, c)) != 0)
+			return mm_prefix(c, e, "new password");
+		return 0;
+	}
+	if ((e = prompt_tty("enter the new key's password: ", out, c)) != 0) {
+		if (e == MM_EINVAL && strstr(c->msg, "no password") != NULL)
+			mm_fail(c, e, "no new password: set MAMORI_NEW_PASSWORD_FILE or "
+				"--new-password-file, or run on a terminal");
+		return e;
+	}
+	if ((e = prompt_tty("enter the new password again: ", &again, c)) == 0 &&
+	    strcmp(again, *out) != 0)
+		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
+	if (again != NULL) {
+		mm_wipe(again, strlen(again));
+		free(again);
+	}
+	if (e != 0) {
+		mm_wipe(*out, strlen(*out));
+		free(*out);
+		*out = NULL;
+	}
+	return e;
+}
+
+int
 cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
 {
 	struct mm_ctx c = MM_CTX_INIT;
@@ -245,6 +294,8 @@ static const struct {
 	{ "cat", cmd_cat },
 	{ "forget", cmd_forget },
 	{ "unlock", cmd_unlock },
+	{ "prune", cmd_prune },
+	{ "key", cmd_key },
 };
 
 int

@@ -210,20 +210,32 @@ int snapshot_encode(const struct snapshot *s, struct buf *out) MM_MUST_CHECK;
 int snapshot_decode(const uint8_t *p, size_t n, struct snapshot *out, struct mm_ctx *c) MM_MUST_CHECK;
 
 /* ---- key files and config ------------------------------------------- */
+/* Key file encoding written by this build (1 is still read). */
+#define KEYFILE_VERSION 2
 struct keyfile_meta {
 	char *name, *user, *host;
 	int64_t created_ns;
 };
+/* enc (the repository's derived enc key) also seals a copy of m that every
+ * key holder can read (version 2); enc NULL writes version 1 (tests of old
+ * repositories only). */
 int keyfile_encode(const struct kdf_params *kp, const uint8_t kek[MM_KEY_LEN],
-		   const uint8_t master[MM_KEY_LEN], const struct keyfile_meta *m,
-		   struct buf *out) MM_MUST_CHECK;
-/* Parse only the plaintext KDF parameters. */
+		   const uint8_t master[MM_KEY_LEN], const uint8_t *enc,
+		   const struct keyfile_meta *m, struct buf *out) MM_MUST_CHECK;
+/* Parse only the plaintext KDF parameters. MM_EVERSION for a version this
+ * build does not read. */
 int keyfile_kdf_params(const uint8_t *p, size_t n, struct kdf_params *kp,
 		       struct mm_ctx *c) MM_MUST_CHECK;
+int keyfile_version(const uint8_t *p, size_t n, unsigned *version,
+		    struct mm_ctx *c) MM_MUST_CHECK;
 /* Unwrap with a KEK; MM_EAUTH when the password does not fit. */
 int keyfile_decode(const uint8_t *p, size_t n, const uint8_t kek[MM_KEY_LEN],
 		   uint8_t master[MM_KEY_LEN], struct keyfile_meta *m,
 		   struct mm_ctx *c) MM_MUST_CHECK;
+/* The description of a version 2 key with the repository's enc key, without
+ * its password. MM_ENOENT for a version 1 key. */
+int keyfile_meta_read(const uint8_t *p, size_t n, const uint8_t enc[MM_KEY_LEN],
+		      struct keyfile_meta *m, struct mm_ctx *c) MM_MUST_CHECK;
 void keyfile_meta_release(struct keyfile_meta *m);
 int config_encode(const struct repo_config *cf, struct buf *out) MM_MUST_CHECK;
 int config_decode(const uint8_t *p, size_t n, struct repo_config *cf,
@@ -275,6 +287,7 @@ struct repo {
 	struct mm_keys keys;
 	struct chunker_gear gear;
 	char key_name[65]; /* the key file that opened it */
+	struct keyfile_meta key_meta; /* and its description */
 	struct index idx;
 	uint32_t idx_saved;  /* packs [0, idx_saved) are in index objects already */
 	pthread_mutex_t mu;  /* guards idx, writers, stats */
@@ -355,6 +368,31 @@ int lock_conflicts(int exclusive, const char *command, const struct lock_info *o
 int repo_remove_locks(struct repo *r, int all,
 		      void (*cb)(void *arg, const struct lock_info *l, enum lock_state st,
 				 int removed), void *arg, struct mm_ctx *c) MM_MUST_CHECK;
+
+/* ---- keys of an open repository (key.c) ------------------------------- */
+struct repo_key {
+	char id[65];       /* the key file's name */
+	unsigned version;  /* its encoding version */
+	int in_use;        /* the key that opened this repository */
+	int has_meta;      /* meta is known (version 2, or the key in use) */
+	struct keyfile_meta meta;
+};
+/* Every key file, oldest first (by creation time, then ID). */
+int repo_key_list(struct repo *r, struct repo_key **out, size_t *n,
+		  struct mm_ctx *c) MM_MUST_CHECK;
+void repo_key_list_free(struct repo_key *v, size_t n);
+/* A new key file for password, named name, recorded as made now by this
+ * user on this host. fast_kdf: test suites only. */
+int repo_key_add(struct repo *r, const char *password, const char *name, int fast_kdf,
+		 char id_out[65], struct mm_ctx *c) MM_MUST_CHECK;
+/* Remove the key whose ID starts with prefix. Refuses (MM_EINVAL) the last
+ * key, and the key in use unless force. MM_EAMBIGUOUS lists candidates. */
+int repo_key_remove(struct repo *r, const char *prefix, int force, char id_out[65],
+		    struct mm_ctx *c) MM_MUST_CHECK;
+/* Replace the key in use by a new one for new_password with the same name;
+ * the new file is durable before the old one is removed. */
+int repo_key_passwd(struct repo *r, const char *new_password, int fast_kdf,
+		    char id_out[65], struct mm_ctx *c) MM_MUST_CHECK;
 
 /* Load every index object into r->idx. */
 int repo_load_index(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
