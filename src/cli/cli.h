@@ -18,6 +18,7 @@ enum {
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
 	EXIT_NOPOLICY = 13, /* forget: the policy keeps nothing (see --keep-none) */
+	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
 	EXIT_NOSNAPSHOT = 18, /* no snapshot matches the ID or prefix */
 	EXIT_AMBIGUOUS = 19,  /* an ID prefix matches several snapshots or keys */
 	EXIT_NOPATH = 20,     /* the path is not in the snapshot */
@@ -31,7 +32,6 @@ enum {
 	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
-	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
 	/* Remote repositories (SFTP) and copy: 28-32. */
 	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
 	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
@@ -83,10 +83,16 @@ int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 int cmd_forget(struct cli *cl, int argc, char **argv);
-int cmd_key(struct cli *cl, int argc, char **argv);
 int cmd_unlock(struct cli *cl, int argc, char **argv);
+int cmd_prune(struct cli *cl, int argc, char **argv);
+/* prune's options, shared by forget --prune. */
+void cli_prune_args_init(struct prune_opts *o);
+int cli_prune_arg(struct cli *cl, const char *cmd, int which, const char *arg,
+		  struct prune_opts *o);
+int cli_run_prune(struct cli *cl, struct prune_opts *o);
 /* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
 int cli_parse_wait(const char *s, int64_t *ns);
+int cmd_key(struct cli *cl, int argc, char **argv);
 int cmd_time(struct cli *cl, int argc, char **argv);
 
 #endif

@@ -29,10 +29,13 @@ static const char usage_text[] =
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
 	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
+	"         [--prune [--max-unused P%|SIZE] [--max-repack-size SIZE]]\n"
 	"                             remove snapshots a retention policy does not keep\n"
+	"  prune [--max-unused P%|SIZE] [--max-repack-size SIZE] [--dry-run]\n"
+	"                             delete data no snapshot needs\n"
+	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
 	"  key list|add|remove ID|passwd\n"
 	"                             the keys (one per administrator)\n"
-	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
 	"  time check [SERVER[:PORT]]... [--nagios]\n"
 	"                             measure the clock against NTP servers\n"
 	"  time status                the kernel clock state and the time daemon\n"
@@ -178,41 +181,6 @@ cli_password(struct cli *cl, int confirm, struct mm_ctx *c)
 }
 
 int
-cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
-{
-	char *again = NULL;
-	int e;
-
-	(void)cl;
-	if (file == NULL)
-		file = getenv("MAMORI_NEW_PASSWORD_FILE");
-	if (file != NULL && file[0] != '\0') {
-		if ((e = read_password_file(file, out, c)) != 0)
-			return mm_prefix(c, e, "new password");
-		return 0;
-	}
-	if ((e = prompt_tty("enter the new key's password: ", out, c)) != 0) {
-		if (e == MM_EINVAL && strstr(c->msg, "no password") != NULL)
-			mm_fail(c, e, "no new password: set MAMORI_NEW_PASSWORD_FILE or "
-				"--new-password-file, or run on a terminal");
-		return e;
-	}
-	if ((e = prompt_tty("enter the new password again: ", &again, c)) == 0 &&
-	    strcmp(again, *out) != 0)
-		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
-	if (again != NULL) {
-		mm_wipe(again, strlen(again));
-		free(again);
-	}
-	if (e != 0) {
-		mm_wipe(*out, strlen(*out));
-		free(*out);
-		*out = NULL;
-	}
-	return e;
-}
-
-int
 cli_parse_wait(const char *s, int64_t *ns)
 {
 	int64_t total = 0;
@@ -258,6 +226,41 @@ test_pause(const char *path)
 		return;
 	while (access(path, F_OK) != 0)
 		nanosleep(&ts, NULL);
+}
+
+int
+cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
+{
+	char *again = NULL;
+	int e;
+
+	(void)cl;
+	if (file == NULL)
+		file = getenv("MAMORI_NEW_PASSWORD_FILE");
+	if (file != NULL && file[0] != '\0') {
+		if ((e = read_password_file(file, out, c)) != 0)
+			return mm_prefix(c, e, "new password");
+		return 0;
+	}
+	if ((e = prompt_tty("enter the new key's password: ", out, c)) != 0) {
+		if (e == MM_EINVAL && strstr(c->msg, "no password") != NULL)
+			mm_fail(c, e, "no new password: set MAMORI_NEW_PASSWORD_FILE or "
+				"--new-password-file, or run on a terminal");
+		return e;
+	}
+	if ((e = prompt_tty("enter the new password again: ", &again, c)) == 0 &&
+	    strcmp(again, *out) != 0)
+		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
+	if (again != NULL) {
+		mm_wipe(again, strlen(again));
+		free(again);
+	}
+	if (e != 0) {
+		mm_wipe(*out, strlen(*out));
+		free(*out);
+		*out = NULL;
+	}
+	return e;
 }
 
 int
@@ -309,6 +312,7 @@ static const struct {
 	{ "key", cmd_key },
 	{ "unlock", cmd_unlock },
 	{ "time", cmd_time },
+	{ "prune", cmd_prune },
 };
 
 int
