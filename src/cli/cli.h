@@ -55,6 +55,8 @@ void cli_print_name(FILE *f, const uint8_t *p, size_t n);
 void cli_json_snapshot(struct json *j, const struct snapshot *s);
 void cli_json_node(struct json *j, const char *path, const struct node *n);
 void cli_short_id(const struct mm_id *id, char out[9]);
+/* "file", "dir", "symlink", ... */
+const char *cli_type_name(uint8_t t);
 /* cli_print_name, then spaces up to width printed characters. */
 void cli_print_padded(FILE *f, const char *s, int width);
 
@@ -66,5 +68,10 @@ int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 int cmd_key(struct cli *cl, int argc, char **argv);
+int cmd_diff(struct cli *cl, int argc, char **argv);
+int cmd_find(struct cli *cl, int argc, char **argv);
+int cmd_dump(struct cli *cl, int argc, char **argv);
+int cmd_stats(struct cli *cl, int argc, char **argv);
+int cmd_tag(struct cli *cl, int argc, char **argv);
 
 #endif

@@ -24,6 +24,15 @@ static const char usage_text[] =
 	"  check [--read-data]        verify the repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
+	"  diff SNAPSHOT1 SNAPSHOT2   what changed between two snapshots\n"
+	"  find PATTERN... [--snapshot S]... [--path P] [--oldest T] [--newest T]\n"
+	"                             find files in snapshots\n"
+	"  dump SNAPSHOT PATH [--archive tar]\n"
+	"                             a file to stdout, or a folder as a tar stream\n"
+	"  stats [SNAPSHOT...] [--mode restore-size|raw|files-by-contents]\n"
+	"                             sizes of snapshots and of the repository\n"
+	"  tag [--add T]... [--remove T]... [--set T]... SNAPSHOT...\n"
+	"                             change the tags of snapshots\n"
 	"  key list|add|remove ID|passwd\n"
 	"                             the keys (one per administrator)\n"
 	"  version                    print the version\n"
@@ -230,6 +239,11 @@ static const struct {
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
 	{ "key", cmd_key },
+	{ "diff", cmd_diff },
+	{ "find", cmd_find },
+	{ "dump", cmd_dump },
+	{ "stats", cmd_stats },
+	{ "tag", cmd_tag },
 };
 
 int
