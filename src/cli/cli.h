@@ -17,11 +17,27 @@ enum {
 	EXIT_NOREPO = 10,
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
+	EXIT_NOPOLICY = 13, /* forget: the policy keeps nothing (see --keep-none) */
 	EXIT_NOSNAPSHOT = 18, /* no snapshot matches the ID or prefix */
 	EXIT_AMBIGUOUS = 19,  /* an ID prefix matches several snapshots or keys */
 	EXIT_NOPATH = 20,     /* the path is not in the snapshot */
 	EXIT_VERSION = 21,    /* a key file or object of a format version this build does not read */
 	EXIT_ACCESS = 22,     /* the repository's files are not accessible to this user */
+	/* continuity policy (docs/cli.md) */
+	EXIT_CONFIG = 43,       /* the configuration file is wrong */
+	EXIT_RUN_FAILED = 44,   /* run: a step failed for a dataset */
+	EXIT_RTO_MISSED = 45,   /* drill: an RTO would be missed */
+	EXIT_DRILL_FAILED = 46, /* drill: a restore or its verification failed */
+	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
+	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
+	 * 2 CRITICAL, 3 UNKNOWN */
+	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
+	/* Remote repositories (SFTP) and copy: 28-32. */
+	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
+	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
+	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
+	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
+	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
 };
 
 struct cli {
@@ -33,6 +49,7 @@ struct cli {
 	int verbose;
 	int progress;              /* stderr is a terminal and not quiet/json */
 	char *password;            /* wiped and freed by cli_release */
+	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -67,11 +84,16 @@ int cmd_ls(struct cli *cl, int argc, char **argv);
 int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
+int cmd_forget(struct cli *cl, int argc, char **argv);
 int cmd_key(struct cli *cl, int argc, char **argv);
 int cmd_diff(struct cli *cl, int argc, char **argv);
 int cmd_find(struct cli *cl, int argc, char **argv);
 int cmd_dump(struct cli *cl, int argc, char **argv);
 int cmd_stats(struct cli *cl, int argc, char **argv);
 int cmd_tag(struct cli *cl, int argc, char **argv);
+int cmd_unlock(struct cli *cl, int argc, char **argv);
+/* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
+int cli_parse_wait(const char *s, int64_t *ns);
+int cmd_time(struct cli *cl, int argc, char **argv);
 
 #endif
