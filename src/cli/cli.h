@@ -72,6 +72,8 @@ void cli_print_name(FILE *f, const uint8_t *p, size_t n);
 void cli_json_snapshot(struct json *j, const struct snapshot *s);
 void cli_json_node(struct json *j, const char *path, const struct node *n);
 void cli_short_id(const struct mm_id *id, char out[9]);
+/* "file", "dir", "symlink", ... */
+const char *cli_type_name(uint8_t t);
 /* cli_print_name, then spaces up to width printed characters. */
 void cli_print_padded(FILE *f, const char *s, int width);
 
@@ -83,6 +85,12 @@ int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 int cmd_forget(struct cli *cl, int argc, char **argv);
+int cmd_key(struct cli *cl, int argc, char **argv);
+int cmd_diff(struct cli *cl, int argc, char **argv);
+int cmd_find(struct cli *cl, int argc, char **argv);
+int cmd_dump(struct cli *cl, int argc, char **argv);
+int cmd_stats(struct cli *cl, int argc, char **argv);
+int cmd_tag(struct cli *cl, int argc, char **argv);
 int cmd_unlock(struct cli *cl, int argc, char **argv);
 int cmd_prune(struct cli *cl, int argc, char **argv);
 /* prune's options, shared by forget --prune. */
@@ -92,7 +100,6 @@ int cli_prune_arg(struct cli *cl, const char *cmd, int which, const char *arg,
 int cli_run_prune(struct cli *cl, struct prune_opts *o);
 /* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
 int cli_parse_wait(const char *s, int64_t *ns);
-int cmd_key(struct cli *cl, int argc, char **argv);
 int cmd_time(struct cli *cl, int argc, char **argv);
 
 #endif

@@ -28,6 +28,15 @@ static const char usage_text[] =
 	"  check [--read-data]        verify the repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
+	"  diff SNAPSHOT1 SNAPSHOT2   what changed between two snapshots\n"
+	"  find PATTERN... [--snapshot S]... [--path P] [--oldest T] [--newest T]\n"
+	"                             find files in snapshots\n"
+	"  dump SNAPSHOT PATH [--archive tar]\n"
+	"                             a file to stdout, or a folder as a tar stream\n"
+	"  stats [SNAPSHOT...] [--mode restore-size|raw|files-by-contents]\n"
+	"                             sizes of snapshots and of the repository\n"
+	"  tag [--add T]... [--remove T]... [--set T]... SNAPSHOT...\n"
+	"                             change the tags of snapshots\n"
 	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
 	"         [--prune [--max-unused P%|SIZE] [--max-repack-size SIZE]]\n"
 	"                             remove snapshots a retention policy does not keep\n"
@@ -310,6 +319,11 @@ static const struct {
 	{ "cat", cmd_cat },
 	{ "forget", cmd_forget },
 	{ "key", cmd_key },
+	{ "diff", cmd_diff },
+	{ "find", cmd_find },
+	{ "dump", cmd_dump },
+	{ "stats", cmd_stats },
+	{ "tag", cmd_tag },
 	{ "unlock", cmd_unlock },
 	{ "time", cmd_time },
 	{ "prune", cmd_prune },

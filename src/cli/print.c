@@ -130,6 +130,8 @@ cli_json_snapshot(struct json *j, const struct snapshot *s)
 	if (s->has_parent)
 		json_id(j, "parent", &s->parent);
 	json_id(j, "tree", &s->tree);
+	if (s->has_original)
+		json_id(j, "original", &s->original);
 	json_kv_str(j, "program", s->program);
 	json_key(j, "summary");
 	json_obj_begin(j);
@@ -149,8 +151,8 @@ cli_json_snapshot(struct json *j, const struct snapshot *s)
 	json_obj_end(j);
 }
 
-static const char *
-type_name(uint8_t t)
+const char *
+cli_type_name(uint8_t t)
 {
 	static const char *names[] = { "?", "file", "dir", "symlink", "fifo", "chardev",
 				       "blockdev", "socket" };
@@ -167,7 +169,7 @@ cli_json_node(struct json *j, const char *path, const struct node *n)
 		json_kv_str(j, "path", path);
 	json_key(j, "name");
 	json_strn(j, (const char *)n->name, n->name_len);
-	json_kv_str(j, "type", type_name(n->type));
+	json_kv_str(j, "type", cli_type_name(n->type));
 	json_kv_uint(j, "mode", n->mode & 07777);
 	json_kv_uint(j, "uid", n->uid);
 	json_kv_uint(j, "gid", n->gid);

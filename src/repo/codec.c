@@ -514,7 +514,10 @@ snapshot_encode(const struct snapshot *s, struct buf *out)
 {
 	int e;
 
-	if ((e = put_head(out, "MMSN")) != 0 || (e = buf_append_u64(out, (uint64_t)s->time_ns)) != 0 ||
+	/* Version 1 unless there is an original ID to record (version 2). */
+	if ((e = buf_append(out, "MMSN", 4)) != 0 ||
+	    (e = buf_append_u16(out, s->has_original ? 2 : 1)) != 0 ||
+	    (e = buf_append_u64(out, (uint64_t)s->time_ns)) != 0 ||
 	    (e = buf_append_str16(out, s->host)) != 0 || (e = buf_append_str16(out, s->user)) != 0 ||
 	    (e = buf_append_u32(out, s->uid)) != 0 || (e = buf_append_u32(out, s->gid)) != 0 ||
 	    (e = put_strings(out, s->paths, s->npaths)) != 0 ||
@@ -525,9 +528,9 @@ snapshot_encode(const struct snapshot *s, struct buf *out)
 	if (s->has_parent && (e = buf_append(out, s->parent.b, MM_ID_LEN)) != 0)
 		return e;
 	if ((e = buf_append(out, s->tree.b, MM_ID_LEN)) != 0 ||
-	    (e = buf_append_str16(out, s->program)) != 0)
+	    (e = buf_append_str16(out, s->program)) != 0 || (e = put_summary(out, &s->sum)) != 0)
 		return e;
-	return put_summary(out, &s->sum);
+	return s->has_original ? buf_append(out, s->original.b, MM_ID_LEN) : 0;
 }
 
 int
@@ -541,8 +544,17 @@ snapshot_decode(const uint8_t *p, size_t n, struct snapshot *s, struct mm_ctx *c
 	memset(s, 0, sizeof(*s));
 	s->id = keep;
 	rd_init(&r, p, n);
-	if ((e = get_head(&r, "MMSN", "snapshot", c)) != 0)
-		return e;
+	{
+		const uint8_t *m = rd_ptr(&r, 4);
+		uint16_t v = rd_u16(&r);
+
+		if (r.bad || memcmp(m, "MMSN", 4) != 0)
+			return mm_fail(c, MM_ECORRUPT, "snapshot: not a snapshot (bad magic)");
+		if (v < 1 || v > 2)
+			return mm_fail(c, MM_EVERSION, "snapshot: encoding version %u is not "
+				       "supported (this mamori reads versions 1 and 2; upgrade mamori)", v);
+		s->has_original = v == 2;
+	}
 	s->time_ns = (int64_t)rd_u64(&r);
 	s->host = rd_str16(&r, REPO_NAME_MAX);
 	s->user = rd_str16(&r, REPO_NAME_MAX);
@@ -561,6 +573,8 @@ snapshot_decode(const uint8_t *p, size_t n, struct snapshot *s, struct mm_ctx *c
 	rd_copy(&r, s->tree.b, MM_ID_LEN);
 	s->program = rd_str16(&r, REPO_NAME_MAX);
 	get_summary(&r, &s->sum);
+	if (s->has_original)
+		rd_copy(&r, s->original.b, MM_ID_LEN);
 	if ((e = get_end(&r, "snapshot", c)) != 0 || !s->host || !s->user || !s->program) {
 		snapshot_release(s);
 		s->id = keep;

@@ -203,6 +203,10 @@ struct snapshot {
 	struct mm_id tree;
 	char *program;
 	struct snap_summary sum;
+	/* Encoding version 2 only: the ID this snapshot had first, before it
+	 * was rewritten (tag); absent in snapshots never rewritten. */
+	int has_original;
+	struct mm_id original;
 };
 void snapshot_release(struct snapshot *s);
 void snapshot_free(struct snapshot *s);
