@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,8 +110,10 @@ read_password_file(const char *path, char **out, struct mm_ctx *c)
 	int e;
 
 	b.secret = 1;
-	if ((e = file_read_all(path, 4096, &b, c)) != 0)
+	if ((e = file_read_all(path, 4096, &b, c)) != 0) {
+		buf_release(&b); /* wipes what was read of a file too long */
 		return mm_prefix(c, e, "password file");
+	}
 	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.len--;
 	if (b.len == 0 || memchr(b.data, '\0', b.len) != NULL) {
@@ -350,6 +353,11 @@ main(int argc, char **argv)
 
 	memset(&cl, 0, sizeof(cl));
 	cl.prog = "mamori";
+	/* The password and the keys are in memory: never in a core file. */
+	{
+		const struct rlimit none = { 0, 0 };
+		(void)setrlimit(RLIMIT_CORE, &none);
+	}
 	cl.repo = getenv("MAMORI_REPOSITORY");
 	cl.password_file = getenv("MAMORI_PASSWORD_FILE");
 	while ((ch = getopt_long(argc, argv, "+r:p:o:jqvhV", opts, NULL)) != -1) {
