@@ -63,6 +63,15 @@ int cli_password(struct cli *cl, int confirm, struct mm_ctx *c);
 int cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c);
 /* Open the repository named by -r with the password, lock it, load the index. */
 int cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out);
+/* The same for another repository with its own password. */
+int cli_open_at(struct cli *cl, const char *location, const char *password, int lock,
+		int exclusive, const char *command, struct repo **out);
+/* The password of another repository (copy's target, init's source): from
+ * file, else the file the environment variable env_file names, else a
+ * prompt naming the location. Free with cli_password_free. */
+int cli_password_other(const char *file, const char *env_file, const char *location, char **out,
+		       struct mm_ctx *c);
+void cli_password_free(char *pw);
 void cli_warn(void *arg, const char *msg);
 void cli_progress(void *arg, const struct ops_progress *p);
 void cli_progress_done(const struct cli *cl);
@@ -101,5 +110,6 @@ int cli_run_prune(struct cli *cl, struct prune_opts *o);
 /* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
 int cli_parse_wait(const char *s, int64_t *ns);
 int cmd_time(struct cli *cl, int argc, char **argv);
+int cmd_copy(struct cli *cl, int argc, char **argv);
 
 #endif

@@ -27,6 +27,8 @@ static const char usage_text[] =
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
 	"                             restore a snapshot\n"
 	"  check [--read-data]        verify the repository\n"
+	"  copy --to REPO2 [--to-password-file F] [SNAPSHOT...]\n"
+	"                             copy snapshots to another repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
 	"  diff SNAPSHOT1 SNAPSHOT2   what changed between two snapshots\n"
@@ -276,17 +278,14 @@ cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
 }
 
 int
-cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
+cli_open_at(struct cli *cl, const char *location, const char *password, int lock, int exclusive,
+	    const char *command, struct repo **out)
 {
 	struct mm_ctx c = MM_CTX_INIT;
 	struct repo *r = NULL;
 	int e;
 
-	if (cl->repo == NULL)
-		return cli_usage(cl, NULL, "no repository given: use -r REPO or set MAMORI_REPOSITORY");
-	if ((e = cli_password(cl, 0, &c)) != 0)
-		return cli_fail(cl, e, &c);
-	if ((e = repo_open(cl->repo, cl->password, &r, &c)) != 0)
+	if ((e = repo_open(location, password, &r, &c)) != 0)
 		return cli_fail(cl, e, &c);
 	if ((lock && (e = repo_lock_wait(r, exclusive, command, cl->lock_wait_ns, &c)) != 0) ||
 	    (e = repo_load_index(r, &c)) != 0) {
@@ -297,6 +296,42 @@ cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct re
 		test_pause(getenv("MAMORI_TEST_LOCK_PAUSE"));
 	*out = r;
 	return 0;
+}
+
+int
+cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
+{
+	struct mm_ctx c = MM_CTX_INIT;
+	int e;
+
+	if (cl->repo == NULL)
+		return cli_usage(cl, NULL, "no repository given: use -r REPO or set MAMORI_REPOSITORY");
+	if ((e = cli_password(cl, 0, &c)) != 0)
+		return cli_fail(cl, e, &c);
+	return cli_open_at(cl, cl->repo, cl->password, lock, exclusive, command, out);
+}
+
+int
+cli_password_other(const char *file, const char *env_file, const char *location, char **out,
+		   struct mm_ctx *c)
+{
+	char prompt[512];
+
+	if (file == NULL)
+		file = getenv(env_file);
+	if (file != NULL && file[0] != '\0')
+		return read_password_file(file, out, c);
+	snprintf(prompt, sizeof(prompt), "enter password for repository %s: ", location);
+	return prompt_tty(prompt, out, c);
+}
+
+void
+cli_password_free(char *pw)
+{
+	if (pw == NULL)
+		return;
+	mm_wipe(pw, strlen(pw));
+	free(pw);
 }
 
 static void
@@ -330,6 +365,7 @@ static const struct {
 	{ "unlock", cmd_unlock },
 	{ "time", cmd_time },
 	{ "prune", cmd_prune },
+	{ "copy", cmd_copy },
 };
 
 int
