@@ -66,7 +66,8 @@ struct backend {
 
 /*
  * Open the backend for a repository location: a plain path (or "local:PATH")
- * is a directory on this machine; "mem:" an in-memory store (tests).
+ * is a directory on this machine; "mem:" an in-memory store (tests);
+ * "s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]" a bucket of an S3 store.
  */
 /* An object being uploaded piece by piece; visible (atomically, durably)
  * only after commit. */
@@ -91,6 +92,9 @@ void backend_upload_abort(struct backend_upload *u);
 int backend_open(const char *location, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
 int backend_local_open(const char *path, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
 int backend_mem_open(struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
+/* "http[s]://HOST[:PORT]/BUCKET[/PREFIX]" (the location after "s3:");
+ * credentials and settings from the environment (docs/offsite.md). */
+int backend_s3_open(const char *url, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
 void backend_free(struct backend *be);
 
 /* The relative path of an object, e.g. "data/3f/3fa2…" (new allocation). */

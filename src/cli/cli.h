@@ -17,6 +17,12 @@ enum {
 	EXIT_NOREPO = 10,
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
+	/* 23-27: remote repositories (S3). */
+	EXIT_UNREACHABLE = 23, /* name not resolved, refused, timed out, cut, TLS */
+	EXIT_DENIED = 24,      /* credentials or signature rejected */
+	EXIT_SKEW = 25,        /* the local clock is too far off */
+	EXIT_NOBUCKET = 26,    /* the bucket does not exist */
+	EXIT_REMOTE = 27,      /* the store failed or is full */
 };
 
 struct cli {

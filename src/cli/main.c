@@ -40,6 +40,17 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	case MM_ENOREPO: return EXIT_NOREPO;
 	case MM_ELOCKED: return EXIT_LOCKED;
 	case MM_EPASSWORD: return EXIT_PASSWORD;
+	case MM_ERESOLVE:
+	case MM_ECONNREFUSED:
+	case MM_ETIMEDOUT:
+	case MM_ECONNLOST:
+	case MM_ETLS: return EXIT_UNREACHABLE;
+	case MM_EDENIED:
+	case MM_ESIGNATURE: return EXIT_DENIED;
+	case MM_ESKEW: return EXIT_SKEW;
+	case MM_ENOBUCKET: return EXIT_NOBUCKET;
+	case MM_EREMOTE:
+	case MM_EREMOTEFULL: return EXIT_REMOTE;
 	default: return EXIT_FATAL;
 	}
 }

@@ -62,6 +62,14 @@ mm_strerror(int code)
 		return "the local clock is too far off for the remote side";
 	case MM_EREMOTE:
 		return "the remote side reported an error";
+	case MM_ENOBUCKET:
+		return "the bucket does not exist";
+	case MM_ECONNLOST:
+		return "the connection was cut";
+	case MM_ESIGNATURE:
+		return "signature rejected (wrong secret key)";
+	case MM_EREMOTEFULL:
+		return "the remote store is full";
 	default:
 		return "unknown error";
 	}

@@ -46,6 +46,11 @@ enum mm_err {
 	MM_ESKEW = -24,     /* the remote side says our clock is wrong */
 	MM_EREMOTE = -25,   /* any other failure reported by the remote side */
 	/* Codes -26 and below are added by the modules that need them. */
+	/* -38..-41: remote object stores (backend/s3.c). */
+	MM_ENOBUCKET = -38,   /* the bucket does not exist */
+	MM_ECONNLOST = -39,   /* the connection was cut in the middle of a request */
+	MM_ESIGNATURE = -40,  /* the remote side rejected our signature (wrong secret key) */
+	MM_EREMOTEFULL = -41, /* the remote store is full or over its quota */
 };
 
 const char *mm_strerror(int code);
