@@ -470,7 +470,7 @@ curl_verdict(struct s3_be *sb, CURLcode cr, long os_errno, double connect_time,
 				 "(a firewall dropping packets?)", what, host, sb->cf.connect_timeout_s);
 		else
 			snprintf(v->msg, sizeof(v->msg), "%s: %s accepted the connection but sent "
-				 "nothing for %ld s (MAMORI_S3_TIMEOUT): the gateway hangs or a proxy "
+				 "nothing for %ld s (s3.timeout): the gateway hangs or a proxy "
 				 "holds the request", what, host, sb->cf.timeout_s);
 		break;
 	case CURLE_SSL_CONNECT_ERROR:

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/backend.h"
 #include "backend/s3_internal.h"
 
 #define S3_CONNECT_TIMEOUT_DEFAULT 10
@@ -50,6 +51,15 @@ env(const char *name)
 	const char *v = getenv(name);
 
 	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* A setting: -o s3.KEY=VALUE on the command line, else MAMORI_S3_KEY. */
+static const char *
+setting(const char *opt, const char *envname)
+{
+	const char *v = backend_option_get(opt);
+
+	return v != NULL && v[0] != '\0' ? v : env(envname);
 }
 
 /* ---- the URL ------------------------------------------------------------ */
@@ -203,7 +213,7 @@ parse_url(const char *url, struct s3_conf *cf, struct mm_ctx *c)
 	cf->prefix = pre;
 	/* Addressing. */
 	{
-		const char *lk = env("MAMORI_S3_BUCKET_LOOKUP");
+		const char *lk = setting("s3.bucket-lookup", "MAMORI_S3_BUCKET_LOOKUP");
 		enum s3_lookup l = S3_LOOKUP_AUTO;
 
 		if (lk == NULL || strcmp(lk, "auto") == 0)
@@ -213,8 +223,8 @@ parse_url(const char *url, struct s3_conf *cf, struct mm_ctx *c)
 		else if (strcmp(lk, "dns") == 0)
 			l = S3_LOOKUP_DNS;
 		else
-			return mm_fail(c, MM_EINVAL, "MAMORI_S3_BUCKET_LOOKUP=%s: write auto, path "
-				       "or dns", lk);
+			return mm_fail(c, MM_EINVAL, "s3.bucket-lookup (MAMORI_S3_BUCKET_LOOKUP) "
+				       "'%s': write auto, path or dns", lk);
 		if (l == S3_LOOKUP_DNS && (!dns_safe || host_is_ip(cf->host)))
 			return mm_fail(c, MM_EINVAL, "s3:%s: virtual-host-style addressing "
 				       "(MAMORI_S3_BUCKET_LOOKUP=dns) needs a host name and a bucket "
@@ -429,9 +439,10 @@ region_from_host(const char *host, char *out, size_t cap)
 /* ---- settings ------------------------------------------------------------- */
 
 static int
-env_num(const char *name, double lo, double hi, double def, double *out, struct mm_ctx *c)
+env_num(const char *opt, const char *name, double lo, double hi, double def, double *out,
+	struct mm_ctx *c)
 {
-	const char *v = env(name);
+	const char *v = setting(opt, name);
 	char *end;
 	double d;
 
@@ -441,7 +452,8 @@ env_num(const char *name, double lo, double hi, double def, double *out, struct 
 	errno = 0;
 	d = strtod(v, &end);
 	if (end == v || *end != '\0' || errno != 0 || !(d >= lo && d <= hi))
-		return mm_fail(c, MM_EINVAL, "%s=%s: write a number from %g to %g", name, v, lo, hi);
+		return mm_fail(c, MM_EINVAL, "%s (%s) '%s': write a number from %g to %g", opt, name, v,
+			       lo, hi);
 	*out = d;
 	return 0;
 }
@@ -471,19 +483,19 @@ s3_conf_load(const char *url, struct s3_conf *cf, struct mm_ctx *c)
 				    "eu-west-3)", cf->region);
 			goto out;
 		}
-	if ((r = env_num("MAMORI_S3_CONNECT_TIMEOUT", 1, 3600, S3_CONNECT_TIMEOUT_DEFAULT, &d, c)) != 0)
+	if ((r = env_num("s3.connect-timeout", "MAMORI_S3_CONNECT_TIMEOUT", 1, 3600, S3_CONNECT_TIMEOUT_DEFAULT, &d, c)) != 0)
 		goto out;
 	cf->connect_timeout_s = (long)d;
-	if ((r = env_num("MAMORI_S3_TIMEOUT", 1, 86400, S3_TIMEOUT_DEFAULT, &d, c)) != 0)
+	if ((r = env_num("s3.timeout", "MAMORI_S3_TIMEOUT", 1, 86400, S3_TIMEOUT_DEFAULT, &d, c)) != 0)
 		goto out;
 	cf->timeout_s = (long)d;
-	if ((r = env_num("MAMORI_S3_RETRIES", 0, 100, S3_RETRIES_DEFAULT, &d, c)) != 0)
+	if ((r = env_num("s3.retries", "MAMORI_S3_RETRIES", 0, 100, S3_RETRIES_DEFAULT, &d, c)) != 0)
 		goto out;
 	cf->retries = (int)d;
-	if ((r = env_num("MAMORI_S3_RETRY_DELAY", 0, 600, S3_RETRY_DELAY_DEFAULT, &d, c)) != 0)
+	if ((r = env_num("s3.retry-delay", "MAMORI_S3_RETRY_DELAY", 0, 600, S3_RETRY_DELAY_DEFAULT, &d, c)) != 0)
 		goto out;
 	cf->retry_delay_s = d;
-	if (set_str(&cf->ca_file, env("MAMORI_S3_CA_FILE")) != 0) {
+	if (set_str(&cf->ca_file, setting("s3.ca-file", "MAMORI_S3_CA_FILE")) != 0) {
 		r = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}

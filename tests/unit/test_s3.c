@@ -343,7 +343,7 @@ test_timeout(void **state)
 	script(r, 1);
 	assert_int_equal(backend_stat(be, OBJ_KEY, NAME_A, &size, &c), MM_ETIMEDOUT);
 	assert_string_equal(c.msg, "HEAD keys/" NAME_A ": 127.0.0.1 accepted the connection "
-			    "but sent nothing for 1 s (MAMORI_S3_TIMEOUT): the gateway hangs or "
+			    "but sent nothing for 1 s (s3.timeout): the gateway hangs or "
 			    "a proxy holds the request");
 	backend_free(be);
 }
@@ -566,10 +566,19 @@ test_bad_locations(void **state)
 	assert_int_equal(backend_open("s3:http://127.0.0.1/b", &be, &c), MM_EINVAL);
 	setenv("MAMORI_S3_BUCKET_LOOKUP", "sometimes", 1);
 	assert_int_equal(backend_open("s3:http://h/b", &be, &c), MM_EINVAL);
-	assert_string_equal(c.msg, "MAMORI_S3_BUCKET_LOOKUP=sometimes: write auto, path or dns");
+	assert_string_equal(c.msg, "s3.bucket-lookup (MAMORI_S3_BUCKET_LOOKUP) 'sometimes': write "
+			    "auto, path or dns");
 	unsetenv("MAMORI_S3_BUCKET_LOOKUP");
 	setenv("MAMORI_S3_TIMEOUT", "0", 1);
 	assert_int_equal(backend_open("s3:http://h/b", &be, &c), MM_EINVAL);
+	/* -o wins over the environment. */
+	assert_int_equal(backend_option_set("s3.timeout=5", &c), 0);
+	assert_int_equal(backend_open("s3:http://h/b", &be, &c), 0);
+	backend_free(be);
+	assert_int_equal(backend_option_set("s3.retries=x", &c), 0);
+	assert_int_equal(backend_open("s3:http://h/b", &be, &c), MM_EINVAL);
+	assert_string_equal(c.msg, "s3.retries (MAMORI_S3_RETRIES) 'x': write a number from 0 to 100");
+	backend_options_clear();
 }
 
 static void
