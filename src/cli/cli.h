@@ -38,6 +38,12 @@ enum {
 	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
 	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
 	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
+	/* S3 repositories: 23-27 (the network codes they share with SFTP are 28-31). */
+	EXIT_SIGNATURE = 23,   /* signature rejected: wrong secret key */
+	EXIT_SKEW = 24,        /* the local clock is too far from the store's */
+	EXIT_NOBUCKET = 25,    /* the bucket does not exist */
+	EXIT_TLS = 26,         /* TLS handshake or certificate failure */
+	EXIT_REMOTE_FULL = 27, /* the store is full or over its quota */
 };
 
 struct cli {

@@ -88,6 +88,11 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	case MM_EREMOTE:
 	case MM_EPROTOCOL: return EXIT_REMOTE;
 	case MM_EKEYSDIFFER: return EXIT_COPY_KEYS;
+	case MM_ESIGNATURE: return EXIT_SIGNATURE;
+	case MM_ESKEW: return EXIT_SKEW;
+	case MM_ENOBUCKET: return EXIT_NOBUCKET;
+	case MM_ETLS: return EXIT_TLS;
+	case MM_EREMOTEFULL: return EXIT_REMOTE_FULL;
 	default: return EXIT_FATAL;
 	}
 }

@@ -414,6 +414,19 @@ int repo_key_passwd(struct repo *r, const char *new_password, int fast_kdf,
 /* Load every index object into r->idx. */
 int repo_load_index(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
 
+/* Packs in the store that no index object names (left by an interrupted
+ * backup) are read by their headers, checked against their names and
+ * added with their blobs to r->idx, so those blobs are not sent again and
+ * the next repo_flush indexes them. Skipped while another process holds a
+ * live lock (a concurrent backup indexes its own packs). Call after
+ * repo_load_index, holding a lock. */
+struct resume_result {
+	uint64_t packs, blobs, bytes;
+	uint64_t unusable;    /* unindexed objects that are not whole packs of this key */
+	int skipped_for_lock; /* another live lock was there */
+};
+int repo_resume_packs(struct repo *r, struct resume_result *res, struct mm_ctx *c) MM_MUST_CHECK;
+
 /* Blob ID of plaintext under the repository's ID key. */
 void repo_blob_id(const struct repo *r, const void *p, size_t n, struct mm_id *out);
 /* Thread-safe: is this blob known (in the index or in a pack being written)? */

@@ -62,6 +62,10 @@ enum mm_err {
 	MM_ECONNLOST = -43, /* the connection dropped in the middle */
 	MM_EPROTOCOL = -44, /* the peer broke its protocol (malformed reply) */
 	MM_EKEYSDIFFER = -45, /* copy: the repositories do not share chunking and IDs */
+	/* S3 backend (-38..-41; MM_ECONNLOST above is shared). */
+	MM_ENOBUCKET = -38,   /* the bucket does not exist */
+	MM_ESIGNATURE = -40,  /* the remote side rejected our signature (wrong secret key) */
+	MM_EREMOTEFULL = -41, /* the remote store is full or over its quota */
 };
 
 const char *mm_strerror(int code);
