@@ -17,7 +17,13 @@ enum {
 	EXIT_NOREPO = 10,
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
+	EXIT_TORN = 33,     /* log verify: the ledger ends in a torn record (a crash) */
+	EXIT_LEDGER = 34,   /* the command succeeded, its ledger record or checkpoint failed */
 };
+/* log verify exits EXIT_USAGE (2) when the ledger was tampered with. */
+#define EXIT_TAMPERED 2
+
+#define CLI_RESULT_MAX 256
 
 struct cli {
 	const char *prog;
@@ -28,6 +34,10 @@ struct cli {
 	int verbose;
 	int progress;              /* stderr is a terminal and not quiet/json */
 	char *password;            /* wiped and freed by cli_release */
+	const char *state_dir;     /* --state-dir / MAMORI_STATE_DIR / /var/lib/mamori */
+	/* A command's short outcome for the ledger (a snapshot ID, cli_fail's
+	 * message): CLI_RESULT_MAX bytes owned by main. */
+	char *result;
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -54,5 +64,15 @@ int cmd_ls(struct cli *cl, int argc, char **argv);
 int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
+int cmd_log(struct cli *cl, int argc, char **argv);
+
+/* The ledger (cmd_log.c). */
+struct ledger;
+void cli_set_result(const struct cli *cl, const char *fmt, ...) MM_PRINTF(2, 3);
+int cli_ledger_open(const struct cli *cl, int create, struct ledger **out);
+/* The one hook main calls after every command: records it in the ledger
+ * (unless the command is one that only reads metadata) and makes a
+ * checkpoint after a backup. Returns the exit code to use. */
+int cli_ledger_after(struct cli *cl, int argc, char **argv, int rc);
 
 #endif

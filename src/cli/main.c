@@ -12,7 +12,8 @@
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: mamori [-r REPO] [--password-file FILE] [--json] [-q] COMMAND [ARGS]\n"
+	"usage: mamori [-r REPO] [--password-file FILE] [--state-dir DIR] [--json] [-q]\n"
+	"              COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  init                       create a repository\n"
@@ -24,11 +25,20 @@ static const char usage_text[] =
 	"  check [--read-data]        verify the repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
+	"  log show [--since T] [--user U]\n"
+	"                             the ledger of what mamori did\n"
+	"  log verify [--repo R] [--checkpoint FILE]... [--pubkey FILE]\n"
+	"                             prove the ledger untouched (exit 2: tampered)\n"
+	"  log note TEXT              record a manual action\n"
+	"  log checkpoint [--repo R]  sign a checkpoint (kept in R too)\n"
+	"  log export DIR             records, checkpoints and public key for auditors\n"
 	"  version                    print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
 	"MAMORI_PASSWORD, MAMORI_PASSWORD_FILE, --password-file, or a prompt on a\n"
-	"terminal. 'latest' names the newest snapshot. See docs/cli.md.\n";
+	"terminal. 'latest' names the newest snapshot. The ledger lives in the state\n"
+	"directory (--state-dir, MAMORI_STATE_DIR, default /var/lib/mamori).\n"
+	"See docs/cli.md.\n";
 
 int
 cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
@@ -36,6 +46,7 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	const char *msg = c && c->msg[0] ? c->msg : mm_strerror(code);
 
 	fprintf(stderr, "%s: %s\n", cl->prog, msg);
+	cli_set_result(cl, "%s", msg);
 	switch (code) {
 	case MM_ENOREPO: return EXIT_NOREPO;
 	case MM_ELOCKED: return EXIT_LOCKED;
@@ -187,6 +198,7 @@ static const struct {
 	{ "restore", cmd_restore },
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
+	{ "log", cmd_log },
 };
 
 int
@@ -200,8 +212,10 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static char result[CLI_RESULT_MAX];
 	struct cli cl;
 	int ch, rc;
 
@@ -209,9 +223,14 @@ main(int argc, char **argv)
 	cl.prog = "mamori";
 	cl.repo = getenv("MAMORI_REPOSITORY");
 	cl.password_file = getenv("MAMORI_PASSWORD_FILE");
+	cl.state_dir = getenv("MAMORI_STATE_DIR");
+	if (cl.state_dir == NULL || cl.state_dir[0] == '\0')
+		cl.state_dir = "/var/lib/mamori";
+	cl.result = result;
 	while ((ch = getopt_long(argc, argv, "+r:p:jqvhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': cl.repo = optarg; break;
+		case 'S': cl.state_dir = optarg; break;
 		case 'p': cl.password_file = optarg; break;
 		case 'j': cl.json = 1; break;
 		case 'q': cl.quiet = 1; break;
@@ -240,6 +259,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[0], commands[i].name) == 0) {
 			optind = 0; /* 0: glibc re-initialises its scan (1 would keep "+" mode) */
 			rc = commands[i].fn(&cl, argc, argv);
+			rc = cli_ledger_after(&cl, argc, argv, rc);
 			cli_release(&cl);
 			return rc;
 		}

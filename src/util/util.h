@@ -46,6 +46,10 @@ enum mm_err {
 	MM_ESKEW = -24,     /* the remote side says our clock is wrong */
 	MM_EREMOTE = -25,   /* any other failure reported by the remote side */
 	/* Codes -26 and below are added by the modules that need them. */
+	/* ledger (-46..-49) */
+	MM_ETAMPER = -46,   /* the ledger or a checkpoint does not verify */
+	MM_ETORN = -47,     /* the ledger ends in a torn record (crash during append) */
+	MM_ESIG = -48,      /* a signature does not verify with the given key */
 };
 
 const char *mm_strerror(int code);
