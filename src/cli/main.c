@@ -32,6 +32,10 @@ static const char usage_text[] =
 	"  log note TEXT              record a manual action\n"
 	"  log checkpoint [--repo R]  sign a checkpoint (kept in R too)\n"
 	"  log export DIR             records, checkpoints and public key for auditors\n"
+	"  incident open --title T [--severity 1-4] [--scope S] [--rto D] [--dataset N]...\n"
+	"  incident note|action ID TEXT, incident recover ID, incident resolve ID\n"
+	"           --cause C --prevention P, incident list [--open], incident show ID\n"
+	"                             incident records, kept in the ledger\n"
 	"  version                    print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
@@ -199,6 +203,7 @@ static const struct {
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
 	{ "log", cmd_log },
+	{ "incident", cmd_incident },
 };
 
 int

@@ -296,4 +296,83 @@ int ledger_parse_duration(const char *s, int64_t *out) MM_MUST_CHECK;
 /* "1h 30m", "2d 4h", "45s" (out >= 32). */
 void ledger_format_duration(int64_t ns, char *out, size_t n);
 
+/* ---- incidents (docs/incidents.md) ------------------------------------------------- */
+enum incident_state { INCIDENT_OPEN = 0, INCIDENT_RECOVERED = 1, INCIDENT_RESOLVED = 2 };
+struct incident_event {
+	uint64_t seq;      /* the ledger record */
+	int64_t time_ns;   /* when it was recorded */
+	int64_t at_ns;     /* when it happened, if given (else time_ns) */
+	char *kind;        /* open, note, action, alert, recover, resolve */
+	char *text;
+	char *owner, *due;
+	char *user;        /* who recorded it */
+};
+struct incident {
+	char id[32];       /* "INC-<seq of the opening record>" */
+	uint64_t open_seq;
+	int state;
+	char *title, *scope, *check;
+	int severity;      /* 1 (highest) .. 4 */
+	char **datasets;
+	size_t ndatasets;
+	int64_t occurred_ns, detected_ns, recovered_ns, resolved_ns; /* 0: not yet */
+	int64_t rto_ns;    /* 0: unknown */
+	char *cause, *prevention, *prevention_owner;
+	struct incident_event *ev;
+	size_t nev;
+};
+/* Derived figures; a negative value is "not known yet". */
+struct incident_figures {
+	int64_t ttd_ns;  /* detected - occurred */
+	int64_t ttr_ns;  /* recovered - occurred (the RTO counts from the disruption) */
+	int64_t rto_ns;
+	int rto_met;     /* 1 within, 0 over, -1 unknown */
+};
+/* The RTO of a dataset, from the policy module when there is one. */
+typedef int (*incident_rto_fn)(const char *dataset, int64_t *rto_ns, void *arg);
+void incident_figures(const struct incident *in, incident_rto_fn rto, void *arg,
+		      struct incident_figures *out);
+const char *incident_state_name(int state);
+
+struct incident_open {
+	const char *title;   /* required */
+	int severity;        /* 1..4; 0: 3 */
+	const char *scope;
+	int64_t occurred_ns, detected_ns; /* 0: detected now, occurred = detected */
+	int64_t rto_ns;
+	const char *const *datasets;
+	size_t ndatasets;
+	const char *check;   /* the monitoring check that opened it */
+};
+int ledger_incident_open(struct ledger *lg, const struct incident_open *o, char id[32],
+			 struct mm_ctx *c) MM_MUST_CHECK;
+/* note: text. action: text, owner, due. recover: text, at. */
+int ledger_incident_note(struct ledger *lg, const char *id, const char *text,
+			 struct mm_ctx *c) MM_MUST_CHECK;
+int ledger_incident_action(struct ledger *lg, const char *id, const char *text,
+			   const char *owner, const char *due, struct mm_ctx *c) MM_MUST_CHECK;
+int ledger_incident_recover(struct ledger *lg, const char *id, int64_t at_ns, const char *text,
+			    struct mm_ctx *c) MM_MUST_CHECK;
+/* recovered_ns 0: the recovery already noted, else now. */
+int ledger_incident_resolve(struct ledger *lg, const char *id, const char *cause,
+			    const char *prevention, const char *owner, int64_t recovered_ns,
+			    struct mm_ctx *c) MM_MUST_CHECK;
+/* For the monitoring module: an alert of a check changed state. CRITICAL
+ * opens an incident (or attaches to the open one of the same check); OK
+ * notes the recovery of that incident; every call is a ledger record.
+ * *what: "opened", "attached", "recovered" or "recorded"; id set when an
+ * incident was involved (else ""). */
+enum alert_state { ALERT_OK = 0, ALERT_WARNING = 1, ALERT_CRITICAL = 2, ALERT_UNKNOWN = 3 };
+int alert_state_parse(const char *s); /* -1 when unknown */
+int ledger_incident_alert(struct ledger *lg, const char *check, int state, const char *message,
+			  char id[32], const char **what, struct mm_ctx *c) MM_MUST_CHECK;
+/* Replay the ledger into incidents, oldest first. */
+int ledger_incidents(struct ledger *lg, struct incident **out, size_t *n,
+		     struct mm_ctx *c) MM_MUST_CHECK;
+int incidents_from_records(const struct ledger_rec *recs, size_t nrec, struct incident **out,
+			   size_t *n) MM_MUST_CHECK;
+void incidents_free(struct incident *v, size_t n);
+/* Find by "INC-42" or "42"; NULL when absent. */
+struct incident *incident_find(struct incident *v, size_t n, const char *id);
+
 #endif
