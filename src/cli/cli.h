@@ -66,6 +66,7 @@ int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 int cmd_log(struct cli *cl, int argc, char **argv);
 int cmd_incident(struct cli *cl, int argc, char **argv);
+int cmd_report(struct cli *cl, int argc, char **argv);
 
 /* The ledger (cmd_log.c). */
 struct ledger;

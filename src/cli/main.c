@@ -36,6 +36,8 @@ static const char usage_text[] =
 	"  incident note|action ID TEXT, incident recover ID, incident resolve ID\n"
 	"           --cause C --prevention P, incident list [--open], incident show ID\n"
 	"                             incident records, kept in the ledger\n"
+	"  report [--output FILE.html] [--lang ja|en] [--repo R]...\n"
+	"                             the continuity report, one self-contained page\n"
 	"  version                    print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
@@ -204,6 +206,7 @@ static const struct {
 	{ "cat", cmd_cat },
 	{ "log", cmd_log },
 	{ "incident", cmd_incident },
+	{ "report", cmd_report },
 };
 
 int

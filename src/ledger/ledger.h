@@ -375,4 +375,53 @@ void incidents_free(struct incident *v, size_t n);
 /* Find by "INC-42" or "42"; NULL when absent. */
 struct incident *incident_find(struct incident *v, size_t n, const char *id);
 
+/* ---- the continuity report (one self-contained HTML page) --------------------------------- */
+/*
+ * Sections are filled by whoever knows them: the CLI adds repositories,
+ * the ledger's verification and the incidents; the policy, monitoring and
+ * time-sync modules add datasets, checks and the clock. A section nobody
+ * filled says "not configured". Everything given is copied (rendered and
+ * HTML-escaped at once), so callers may free their data afterwards.
+ */
+enum report_lang { REPORT_EN = 0, REPORT_JA = 1 };
+struct report;
+int report_new(int lang, int64_t now_ns, const char *host, struct report **out) MM_MUST_CHECK;
+void report_free(struct report *rep);
+/* A repository and its snapshots (oldest first); err: why it could not be
+ * read (then s may be NULL). rpo_ns > 0 draws the RPO in its chart. */
+int report_add_repository(struct report *rep, const char *location, const struct snapshot *s,
+			  size_t n, int64_t rpo_ns, const char *err) MM_MUST_CHECK;
+/* For the policy module: one dataset's objectives and status. */
+struct report_dataset {
+	const char *name;
+	int64_t rpo_ns, rto_ns;          /* 0: not set */
+	int64_t last_backup_ns;          /* 0: never */
+	int64_t last_offsite_ns;         /* 0: never / no offsite copy */
+	int64_t last_drill_ns;           /* 0: never */
+	int64_t drill_restore_ns;        /* measured restore time of the last drill, 0: none */
+	const char *status;              /* "OK", "WARNING", "CRITICAL" */
+};
+int report_add_dataset(struct report *rep, const struct report_dataset *d) MM_MUST_CHECK;
+/* For the monitoring module. */
+struct report_check {
+	const char *name, *state, *message;
+	int64_t since_ns;
+};
+int report_add_check(struct report *rep, const struct report_check *ch) MM_MUST_CHECK;
+/* For the time-sync module. */
+struct report_clock {
+	const char *state;  /* "synchronised", ... */
+	const char *source; /* the selected server */
+	double offset_s;
+	const char *message;
+};
+int report_set_clock(struct report *rep, const struct report_clock *cl) MM_MUST_CHECK;
+/* The ledger's verification (v NULL and error set when it could not run). */
+int report_set_ledger(struct report *rep, const char *path, const struct ledger_verify *v,
+		      const char *error) MM_MUST_CHECK;
+/* Open incidents and those of the last 90 days, with their timelines. */
+int report_add_incidents(struct report *rep, const struct incident *v, size_t n) MM_MUST_CHECK;
+/* The page. */
+int report_render(const struct report *rep, struct buf *out) MM_MUST_CHECK;
+
 #endif
