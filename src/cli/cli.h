@@ -44,7 +44,13 @@ enum {
 	EXIT_NOBUCKET = 25,    /* the bucket does not exist */
 	EXIT_TLS = 26,         /* TLS handshake or certificate failure */
 	EXIT_REMOTE_FULL = 27, /* the store is full or over its quota */
+	EXIT_TORN = 33,     /* log verify: the ledger ends in a torn record (a crash) */
+	EXIT_LEDGER = 34,   /* the command succeeded, its ledger record or checkpoint failed */
 };
+/* log verify exits EXIT_USAGE (2) when the ledger was tampered with. */
+#define EXIT_TAMPERED 2
+
+#define CLI_RESULT_MAX 256
 
 struct cli {
 	const char *prog;
@@ -56,6 +62,10 @@ struct cli {
 	int progress;              /* stderr is a terminal and not quiet/json */
 	char *password;            /* wiped and freed by cli_release */
 	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
+	const char *state_dir;     /* --state-dir / MAMORI_STATE_DIR / /var/lib/mamori */
+	/* A command's short outcome for the ledger (a snapshot ID, cli_fail's
+	 * message): CLI_RESULT_MAX bytes owned by main. */
+	char *result;
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -117,5 +127,17 @@ int cli_run_prune(struct cli *cl, struct prune_opts *o);
 int cli_parse_wait(const char *s, int64_t *ns);
 int cmd_time(struct cli *cl, int argc, char **argv);
 int cmd_copy(struct cli *cl, int argc, char **argv);
+int cmd_log(struct cli *cl, int argc, char **argv);
+int cmd_incident(struct cli *cl, int argc, char **argv);
+int cmd_report(struct cli *cl, int argc, char **argv);
+
+/* The ledger (cmd_log.c). */
+struct ledger;
+void cli_set_result(const struct cli *cl, const char *fmt, ...) MM_PRINTF(2, 3);
+int cli_ledger_open(const struct cli *cl, int create, struct ledger **out);
+/* The one hook main calls after every command: records it in the ledger
+ * (unless the command is one that only reads metadata) and makes a
+ * checkpoint after a backup. Returns the exit code to use. */
+int cli_ledger_after(struct cli *cl, int argc, char **argv, int rc);
 
 #endif
