@@ -62,5 +62,11 @@ int cmd_ls(struct cli *cl, int argc, char **argv);
 int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
+/* the continuity policy (cmd_policy.c) */
+int cmd_run(struct cli *cl, int argc, char **argv);
+int cmd_status(struct cli *cl, int argc, char **argv);
+int cmd_drill(struct cli *cl, int argc, char **argv);
+int cmd_plan(struct cli *cl, int argc, char **argv);
+int cmd_systemd(struct cli *cl, int argc, char **argv);
 
 #endif

@@ -26,6 +26,16 @@ static const char usage_text[] =
 	"  check [--read-data]        verify the repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
+	"  run [DATASET...]           do what the policy says is due (backup, retention,\n"
+	"                             offsite copy, check)\n"
+	"  status [--json|--nagios]   each dataset against its RPO and RTO\n"
+	"  drill [DATASET...] [--target DIR] [--sample PERCENT]\n"
+	"                             restore drill: restore, verify, project the RTO\n"
+	"  plan [--format markdown|json]\n"
+	"                             the recovery runbook\n"
+	"  systemd print|install [--unit-dir DIR]\n"
+	"                             systemd units from the schedules\n"
+	"                             (policy commands take --config FILE, --state-dir DIR)\n"
 	"  version                    print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
@@ -191,6 +201,11 @@ static const struct {
 	{ "restore", cmd_restore },
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
+	{ "run", cmd_run },
+	{ "status", cmd_status },
+	{ "drill", cmd_drill },
+	{ "plan", cmd_plan },
+	{ "systemd", cmd_systemd },
 };
 
 int
