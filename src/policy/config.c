@@ -26,33 +26,23 @@ check_options(const struct conf_value *v, char *err, size_t n)
 	return 0;
 }
 
+/* The retention in forget's configuration form (docs/cli.md, forget). */
 static int
 check_keep(const struct conf_value *v, char *err, size_t n)
 {
-	static const char *const rules[] = { "last", "hourly", "daily", "weekly", "monthly", "yearly" };
+	struct forget_policy fp = FORGET_POLICY_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+	int e = forget_policy_parse(v->raw, &fp, &c);
 
-	for (size_t i = 0; i < v->argc; i++) {
-		const char *w = v->argv[i], *eq = strchr(w, '=');
-		size_t j, k = eq ? (size_t)(eq - w) : 0;
-		int64_t cnt;
-		char e2[200];
-
-		for (j = 0; j < 6; j++)
-			if (eq && strlen(rules[j]) == k && strncmp(rules[j], w, k) == 0)
-				break;
-		if (j == 6 || (strcmp(eq + 1, "unlimited") != 0 &&
-			       conf_parse_int(eq + 1, 0, 1000000000, &cnt, e2, sizeof(e2)) != 0)) {
-			snprintf(err, n, "'%s' is not a retention rule; expected RULE=COUNT with RULE one "
-				 "of last, hourly, daily, weekly, monthly, yearly, such as "
-				 "'hourly=24 daily=14 weekly=8 monthly=12 yearly=5'", w);
-			return MM_EINVAL;
-		}
+	if (e == 0 && forget_policy_empty(&fp)) {
+		snprintf(c.msg, sizeof(c.msg), "keeps nothing; give at least one rule with a count "
+			 "above 0, such as 'hourly=24 daily=14 weekly=8 monthly=12 yearly=5'");
+		e = MM_EINVAL;
 	}
-	if (v->argc == 0) {
-		snprintf(err, n, "no rule");
-		return MM_EINVAL;
-	}
-	return 0;
+	forget_policy_release(&fp);
+	if (e != 0)
+		snprintf(err, n, "%s", c.msg);
+	return e == MM_ENOMEM ? e : e != 0 ? MM_EINVAL : 0;
 }
 
 /* "weekly 5%": a calendar, then optionally the share of packs to read. */
@@ -117,7 +107,7 @@ static const struct conf_key dataset_keys[] = {
 	  .expect = "a duration such as 1h" },
 	{ .name = "rto", .type = CONF_DURATION },
 	{ .name = "schedule", .type = CONF_CALENDAR },
-	{ .name = "keep", .type = CONF_LIST, .check = check_keep },
+	{ .name = "keep", .type = CONF_STRING, .check = check_keep },
 	{ .name = "check", .type = CONF_STRING, .check = check_check },
 	{ .name = "pre", .type = CONF_COMMAND },
 	{ .name = "post", .type = CONF_COMMAND },

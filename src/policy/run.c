@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/backend.h"
 #include "policy/policy.h"
 
 /* Messages are cut at the end of their buffers on purpose. */
@@ -184,6 +185,83 @@ do_check(const struct policy *p, const struct policy_dataset *d, struct repo *r,
 		snprintf(st->error, sizeof(st->error), "check: %s", res->detail[STEP_CHECK]);
 }
 
+/* Apply the dataset's keep to its snapshots of this host (tag dataset=NAME). */
+static void
+do_forget(const struct policy_dataset *d, struct repo *r, struct policy_state *st,
+	  const struct policy *p, struct run_result *res)
+{
+	struct forget_policy fp = FORGET_POLICY_INIT;
+	struct snapshot *v = NULL;
+	struct forget_item *items = NULL;
+	size_t *idx = NULL, n = 0, m = 0, removed = 0;
+	struct mm_ctx c = MM_CTX_INIT;
+	char tag[128], host[256], msg[1200];
+	int e;
+
+	snprintf(tag, sizeof(tag), POLICY_TAG_PREFIX "%s", d->name);
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	st->forget_ns = mm_clock_now(&p->clock);
+	st->forget_ok = 0;
+	/* a maintenance lock: no prune or other forget at the same time */
+	if ((e = forget_policy_parse(d->keep, &fp, &c)) != 0 ||
+	    (e = repo_lock(r, 0, "forget", &c)) != 0 ||
+	    (e = repo_snapshot_list(r, &v, &n, &c)) != 0)
+		goto out;
+	if ((items = calloc(n ? n : 1, sizeof(*items))) == NULL ||
+	    (idx = calloc(n ? n : 1, sizeof(*idx))) == NULL) {
+		e = mm_fail(&c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int mine = strcmp(v[i].host, host) == 0;
+		for (size_t j = 0; mine && j < v[i].ntags; j++)
+			if (strcmp(v[i].tags[j], tag) == 0) {
+				items[m].time_ns = v[i].time_ns;
+				items[m].tags = (const char *const *)v[i].tags;
+				items[m].ntags = v[i].ntags;
+				idx[m++] = i;
+				break;
+			}
+	}
+	if (m > 0 && (e = forget_apply(&fp, NULL, items, m, &c)) != 0)
+		goto out;
+	for (size_t k = 0; k < m; k++) {
+		char name[65];
+
+		if (items[k].reasons != 0)
+			continue;
+		hex_encode(v[idx[k]].id.b, MM_ID_LEN, name);
+		if ((e = repo_lock_refresh(r, &c)) != 0 ||
+		    (e = backend_remove(r->be, OBJ_SNAPSHOT, name, &c)) != 0) {
+			mm_prefix(&c, e, "cannot remove snapshot %.8s", name);
+			goto out;
+		}
+		removed++;
+	}
+	st->forget_ok = 1;
+	snprintf(msg, sizeof(msg), "%zu snapshots removed, %zu kept by '%s'; prune (freeing the data "
+		 "only they used) is not available in this build", removed, m - removed, d->keep);
+	step_set(res, STEP_FORGET, STEP_DONE, msg);
+out:
+	if (e != 0) {
+		step_set(res, STEP_FORGET, STEP_FAILED, c.msg[0] ? c.msg : mm_strerror(e));
+		snprintf(st->error, sizeof(st->error), "forget: %s", res->detail[STEP_FORGET]);
+	}
+	{
+		struct mm_ctx ignore = MM_CTX_INIT;
+		/* back to an ordinary shared lock; if that fails the forget lock
+		 * stays until the end of the run, which only keeps prunes out */
+		if (repo_lock(r, 0, "run", &ignore) != 0)
+			ignore.msg[0] = '\0';
+	}
+	free(items);
+	free(idx);
+	snapshot_list_free(v, n);
+	forget_policy_release(&fp);
+}
+
 static void
 run_one(const struct policy *p, const struct policy_dataset *d, const struct run_opts *o,
 	struct run_result *res)
@@ -216,14 +294,11 @@ run_one(const struct policy *p, const struct policy_dataset *d, const struct run
 		do_backup(p, d, r, o, &st, res);
 	else
 		step_set(res, STEP_BACKUP, STEP_NOT_DUE, "last snapshot is recent enough");
-	/* forget/prune: the retention engine is not in this build yet */
 	if (d->keep == NULL)
 		step_set(res, STEP_FORGET, STEP_NOT_DUE, "no keep rule");
-	else if (res->step[STEP_BACKUP] == STEP_DONE || o->force) {
-		snprintf(msg, sizeof(msg), "forget/prune by keep '%s' is not available in this build; "
-			 "no snapshot was removed", d->keep);
-		step_set(res, STEP_FORGET, STEP_UNAVAILABLE, msg);
-	} else
+	else if (res->step[STEP_BACKUP] == STEP_DONE || o->force)
+		do_forget(d, r, &st, p, res);
+	else
 		step_set(res, STEP_FORGET, STEP_NOT_DUE, "no new snapshot");
 	if (d->copy_to == NULL)
 		step_set(res, STEP_COPY, STEP_NOT_DUE, "no copy-to repository");

@@ -46,11 +46,22 @@ enum mm_err {
 	MM_ESKEW = -24,     /* the remote side says our clock is wrong */
 	MM_EREMOTE = -25,   /* any other failure reported by the remote side */
 	/* Codes -26 and below are added by the modules that need them. */
+	/* Reading a repository (keys, diff, find, dump, stats, tag). */
+	MM_ENOSNAPSHOT = -30, /* no snapshot matches the given ID or prefix */
+	MM_ENOPATH = -31,   /* the path is not in the snapshot */
+	MM_EVERSION = -32,  /* an object's format version is not one this build reads */
+	MM_EACCESS = -33,   /* the repository's files are not accessible to this user */
 	/* Configuration and continuity policy (src/conf, src/policy). */
 	MM_ECONFIG = -54,   /* the configuration file is wrong (file:line says where) */
 	MM_ECHILD = -55,    /* a command mamori ran failed (exit status or signal) */
 	MM_EBUSY = -56,     /* a run for this dataset is already in progress */
 	MM_EVERIFY = -57,   /* restored bytes differ from the snapshot */
+	MM_ESTALELOCK = -26, /* locked only by stale locks: 'mamori unlock' removes them */
+	/* SFTP backend and snapshot copy (-42..-45). */
+	MM_EHOSTKEY = -42,  /* the SSH host key is unknown or has changed */
+	MM_ECONNLOST = -43, /* the connection dropped in the middle */
+	MM_EPROTOCOL = -44, /* the peer broke its protocol (malformed reply) */
+	MM_EKEYSDIFFER = -45, /* copy: the repositories do not share chunking and IDs */
 };
 
 const char *mm_strerror(int code);

@@ -69,7 +69,7 @@ at() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "juminkiroku (priority 1)" ]
 	[[ "${lines[1]}" =~ ^"  backup  done: snapshot "[0-9a-f]{8}" saved"$ ]]
-	[ "${lines[2]}" = "  forget  not available in this build: forget/prune by keep 'hourly=24 daily=14 weekly=8 monthly=12 yearly=5' is not available in this build; no snapshot was removed" ]
+	[ "${lines[2]}" = "  forget  done: 0 snapshots removed, 1 kept by 'hourly=24 daily=14 weekly=8 monthly=12 yearly=5'; prune (freeing the data only they used) is not available in this build" ]
 	[ "${lines[3]}" = "  copy    not available in this build: copy to repository offsite is not available in this build; no offsite copy was made" ]
 	[[ "${lines[4]}" =~ ^"  check   done: no problems (1 snapshots, "[0-9]+" of "[0-9]+" packs read)"$ ]]
 	[ "${lines[5]}" = "zeimu (priority 2)" ]
@@ -122,6 +122,20 @@ at() {
 	[ "${lines[4]}" = "  check    WARNING: no problems at 2026-12-01T00:00:00Z (daily)" ]
 	[ "${lines[6]}" = "zeimu (priority 2): CRITICAL: last backup 2d1h ago, over its RPO of 4h" ]
 	[ "${lines[9]}" = "bunsho (priority 3): CRITICAL: last backup 2d3h ago, over its RPO of 1d" ]
+}
+
+@test "run forgets by the dataset's keep, only the dataset's own snapshots" {
+	policy_setup
+	sed -i 's/^keep = hourly=24 daily=14 weekly=8 monthly=12 yearly=5$/keep = last=2/' "$MAMORI_CONFIG"
+	for h in 00 01 02 03; do
+		at 2026-12-01T$h:00:00Z run juminkiroku bunsho >/dev/null
+	done
+	run at 2026-12-01T04:00:00Z run juminkiroku
+	[ "$status" -eq 0 ]
+	[ "${lines[2]}" = "  forget  done: 1 snapshots removed, 2 kept by 'last=2'; prune (freeing the data only they used) is not available in this build" ]
+	run mm -r "$T/repo" --password-file "$T/local.pw" --json snapshots
+	# juminkiroku keeps its two newest; bunsho (no keep, due once a day) its one
+	[ "$(printf '%s' "$output" | python3 -c 'import json,sys; print([(s["tags"][0], s["time"]) for s in json.load(sys.stdin)])')" = "[('dataset=bunsho', '2026-12-01T00:00:00Z'), ('dataset=juminkiroku', '2026-12-01T03:00:00Z'), ('dataset=juminkiroku', '2026-12-01T04:00:00Z')]" ]
 }
 
 @test "a second run for a dataset already running is not started" {
@@ -232,7 +246,9 @@ priority = 1
 rpo = 1h
 " "c.conf:4: command in [dataset a]: '|' is shell syntax, and commands run without a shell: quote it ('|') if it is meant literally, or put the pipeline in a script"
 	check_err "$base${ds}keep = hourly=24 dayly=7
-" "c.conf:8: keep in [dataset a]: 'dayly=7' is not a retention rule; expected RULE=COUNT with RULE one of last, hourly, daily, weekly, monthly, yearly, such as 'hourly=24 daily=14 weekly=8 monthly=12 yearly=5'"
+" "c.conf:8: keep in [dataset a]: keep policy: unknown rule 'dayly' (last, hourly, daily, weekly, monthly, yearly, within, tag)"
+	check_err "$base${ds}keep = daily=0
+" "c.conf:8: keep in [dataset a]: keeps nothing; give at least one rule with a count above 0, such as 'hourly=24 daily=14 weekly=8 monthly=12 yearly=5'"
 	check_err "$base${ds}check = weekly 150%
 " "c.conf:8: check in [dataset a]: '150%' is not a percentage; expected a number from 0 to 100 followed by %, such as 5%"
 	check_err "$base[dataset a]
