@@ -138,6 +138,34 @@ at() {
 	[ "$(printf '%s' "$output" | python3 -c 'import json,sys; print([(s["tags"][0], s["time"]) for s in json.load(sys.stdin)])')" = "[('dataset=bunsho', '2026-12-01T00:00:00Z'), ('dataset=juminkiroku', '2026-12-01T03:00:00Z'), ('dataset=juminkiroku', '2026-12-01T04:00:00Z')]" ]
 }
 
+@test "a repository's password from password-command; a failing one is UNKNOWN in status" {
+	policy_setup
+	cat >> "$MAMORI_CONFIG" <<CONF
+
+[dataset offsite-only]
+paths = $T/src/bunsho
+repository = offsite
+priority = 9
+rpo = 1h
+
+[repository broken]
+url = $T/offsite
+password-command = sh -c 'echo wrong; exit 5'
+
+[dataset locked-out]
+paths = $T/src/bunsho
+repository = broken
+priority = 10
+rpo = 1h
+CONF
+	run at 2026-12-01T00:00:00Z run offsite-only
+	[ "$status" -eq 0 ]
+	[[ "${lines[1]}" =~ ^"  backup  done: snapshot " ]]
+	run at 2026-12-01T00:10:00Z status --nagios offsite-only locked-out
+	[ "$status" -eq 3 ]
+	[ "$output" = "MAMORI UNKNOWN - 2 datasets: 0 critical, 0 warning, 1 unknown, 1 ok; locked-out: repository broken: password-command: sh exited with status 5 | 'offsite-only_age'=600s;2880;3600;0 'locked-out_age'=Us;2880;3600;0" ]
+}
+
 @test "a second run for a dataset already running is not started" {
 	policy_setup
 	mkdir -p "$MAMORI_STATE_DIR"
