@@ -20,7 +20,11 @@ check_options(const struct conf_value *v, char *err, size_t n)
 
 		if (strncmp(o, "threads=", 8) == 0 && conf_parse_int(o + 8, 0, 256, &t, e2, sizeof(e2)) == 0)
 			continue;
-		snprintf(err, n, "unknown option '%s'; expected threads=N (0 to 256)", o);
+		if (strncmp(o, "sftp.args=", 10) == 0 || strncmp(o, "sftp.command=", 13) == 0 ||
+		    strncmp(o, "sftp.timeout=", 13) == 0 || strncmp(o, "sftp.connections=", 17) == 0)
+			continue;
+		snprintf(err, n, "unknown option '%s'; expected threads=N (0 to 256), sftp.args=..., "
+			 "sftp.command=..., sftp.timeout=SECONDS or sftp.connections=N", o);
 		return MM_EINVAL;
 	}
 	return 0;
@@ -305,6 +309,8 @@ policy_load(const struct conf_schema *schema, const char *path, struct policy *o
 			goto out;
 		}
 		if ((v = conf_get(s, "options")) != NULL)
+			r->options = v->argv;
+		if (v != NULL)
 			for (size_t j = 0; j < v->argc; j++)
 				if (strncmp(v->argv[j], "threads=", 8) == 0)
 					r->threads = (unsigned)strtoul(v->argv[j] + 8, NULL, 10);

@@ -26,6 +26,7 @@ struct policy_repo {
 	const char *password_file;  /* NULL: none */
 	char *const *password_command; /* NULL: none */
 	unsigned threads;           /* options threads=N; 0: one per core */
+	char *const *options;       /* all of options (NULL: none); sftp.* go to the backend */
 	unsigned line;
 };
 

@@ -228,7 +228,13 @@ policy_open_repo(const struct policy_repo *pr, const char *fallback, int lock,
 
 	if ((e = policy_password(pr, fallback, &pw, c)) != 0)
 		return e;
-	e = repo_open(pr->url, pw, &r, c);
+	/* this repository's backend options, and no other's */
+	backend_options_clear();
+	for (size_t i = 0; pr->options && pr->options[i] && e == 0; i++)
+		if (strncmp(pr->options[i], "threads=", 8) != 0)
+			e = backend_option_set(pr->options[i], c);
+	if (e == 0)
+		e = repo_open(pr->url, pw, &r, c);
 	mm_wipe(pw, strlen(pw));
 	free(pw);
 	if (e != 0)
