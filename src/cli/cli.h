@@ -83,6 +83,10 @@ int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 /* the continuity policy (cmd_policy.c) */
+struct conf_schema;
+/* The sections of mamori.conf of every module (policy; monitoring adds its
+ * own registration here). */
+int cli_conf_schema(struct conf_schema *s);
 int cmd_run(struct cli *cl, int argc, char **argv);
 int cmd_status(struct cli *cl, int argc, char **argv);
 int cmd_drill(struct cli *cl, int argc, char **argv);
