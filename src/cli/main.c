@@ -40,6 +40,16 @@ static const char usage_text[] =
 	"                             sizes of snapshots and of the repository\n"
 	"  tag [--add T]... [--remove T]... [--set T]... SNAPSHOT...\n"
 	"                             change the tags of snapshots\n"
+	"  run [DATASET...]           do what the policy says is due (backup, retention,\n"
+	"                             offsite copy, check)\n"
+	"  status [--json|--nagios]   each dataset against its RPO and RTO\n"
+	"  drill [DATASET...] [--target DIR] [--sample PERCENT]\n"
+	"                             restore drill: restore, verify, project the RTO\n"
+	"  plan [--format markdown|json]\n"
+	"                             the recovery runbook\n"
+	"  systemd print|install [--unit-dir DIR]\n"
+	"                             systemd units from the schedules\n"
+	"                             (policy commands take --config FILE, --state-dir DIR)\n"
 	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
 	"         [--prune [--max-unused P%|SIZE] [--max-repack-size SIZE]]\n"
 	"                             remove snapshots a retention policy does not keep\n"
@@ -376,6 +386,11 @@ static const struct {
 	{ "restore", cmd_restore },
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
+	{ "run", cmd_run },
+	{ "status", cmd_status },
+	{ "drill", cmd_drill },
+	{ "plan", cmd_plan },
+	{ "systemd", cmd_systemd },
 	{ "forget", cmd_forget },
 	{ "key", cmd_key },
 	{ "diff", cmd_diff },
