@@ -18,6 +18,7 @@ enum {
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
 	EXIT_NOPOLICY = 13, /* forget: the policy keeps nothing (see --keep-none) */
+	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
 	EXIT_NOSNAPSHOT = 18, /* no snapshot matches the ID or prefix */
 	EXIT_AMBIGUOUS = 19,  /* an ID prefix matches several snapshots or keys */
 	EXIT_NOPATH = 20,     /* the path is not in the snapshot */
@@ -31,13 +32,18 @@ enum {
 	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
-	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
 	/* Remote repositories (SFTP) and copy: 28-32. */
 	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
 	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
 	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
 	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
 	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
+	/* S3 repositories: 23-27 (the network codes they share with SFTP are 28-31). */
+	EXIT_SIGNATURE = 23,   /* signature rejected: wrong secret key */
+	EXIT_SKEW = 24,        /* the local clock is too far from the store's */
+	EXIT_NOBUCKET = 25,    /* the bucket does not exist */
+	EXIT_TLS = 26,         /* TLS handshake or certificate failure */
+	EXIT_REMOTE_FULL = 27, /* the store is full or over its quota */
 };
 
 struct cli {
@@ -63,6 +69,15 @@ int cli_password(struct cli *cl, int confirm, struct mm_ctx *c);
 int cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c);
 /* Open the repository named by -r with the password, lock it, load the index. */
 int cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out);
+/* The same for another repository with its own password. */
+int cli_open_at(struct cli *cl, const char *location, const char *password, int lock,
+		int exclusive, const char *command, struct repo **out);
+/* The password of another repository (copy's target, init's source): from
+ * file, else the file the environment variable env_file names, else a
+ * prompt naming the location. Free with cli_password_free. */
+int cli_password_other(const char *file, const char *env_file, const char *location, char **out,
+		       struct mm_ctx *c);
+void cli_password_free(char *pw);
 void cli_warn(void *arg, const char *msg);
 void cli_progress(void *arg, const struct ops_progress *p);
 void cli_progress_done(const struct cli *cl);
@@ -93,8 +108,15 @@ int cmd_dump(struct cli *cl, int argc, char **argv);
 int cmd_stats(struct cli *cl, int argc, char **argv);
 int cmd_tag(struct cli *cl, int argc, char **argv);
 int cmd_unlock(struct cli *cl, int argc, char **argv);
+int cmd_prune(struct cli *cl, int argc, char **argv);
+/* prune's options, shared by forget --prune. */
+void cli_prune_args_init(struct prune_opts *o);
+int cli_prune_arg(struct cli *cl, const char *cmd, int which, const char *arg,
+		  struct prune_opts *o);
+int cli_run_prune(struct cli *cl, struct prune_opts *o);
 /* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
 int cli_parse_wait(const char *s, int64_t *ns);
 int cmd_time(struct cli *cl, int argc, char **argv);
+int cmd_copy(struct cli *cl, int argc, char **argv);
 
 #endif

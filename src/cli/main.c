@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,8 @@ static const char usage_text[] =
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
 	"                             restore a snapshot\n"
 	"  check [--read-data]        verify the repository\n"
+	"  copy --to REPO2 [--to-password-file F] [SNAPSHOT...]\n"
+	"                             copy snapshots to another repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
 	"  diff SNAPSHOT1 SNAPSHOT2   what changed between two snapshots\n"
@@ -38,10 +41,13 @@ static const char usage_text[] =
 	"  tag [--add T]... [--remove T]... [--set T]... SNAPSHOT...\n"
 	"                             change the tags of snapshots\n"
 	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
+	"         [--prune [--max-unused P%|SIZE] [--max-repack-size SIZE]]\n"
 	"                             remove snapshots a retention policy does not keep\n"
+	"  prune [--max-unused P%|SIZE] [--max-repack-size SIZE] [--dry-run]\n"
+	"                             delete data no snapshot needs\n"
+	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
 	"  key list|add|remove ID|passwd\n"
 	"                             the keys (one per administrator)\n"
-	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
 	"  time check [SERVER[:PORT]]... [--nagios]\n"
 	"                             measure the clock against NTP servers\n"
 	"  time status                the kernel clock state and the time daemon\n"
@@ -82,6 +88,11 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	case MM_EREMOTE:
 	case MM_EPROTOCOL: return EXIT_REMOTE;
 	case MM_EKEYSDIFFER: return EXIT_COPY_KEYS;
+	case MM_ESIGNATURE: return EXIT_SIGNATURE;
+	case MM_ESKEW: return EXIT_SKEW;
+	case MM_ENOBUCKET: return EXIT_NOBUCKET;
+	case MM_ETLS: return EXIT_TLS;
+	case MM_EREMOTEFULL: return EXIT_REMOTE_FULL;
 	default: return EXIT_FATAL;
 	}
 }
@@ -106,8 +117,10 @@ read_password_file(const char *path, char **out, struct mm_ctx *c)
 	int e;
 
 	b.secret = 1;
-	if ((e = file_read_all(path, 4096, &b, c)) != 0)
+	if ((e = file_read_all(path, 4096, &b, c)) != 0) {
+		buf_release(&b); /* wipes what was read of a file too long */
 		return mm_prefix(c, e, "password file");
+	}
 	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.len--;
 	if (b.len == 0 || memchr(b.data, '\0', b.len) != NULL) {
@@ -187,41 +200,6 @@ cli_password(struct cli *cl, int confirm, struct mm_ctx *c)
 }
 
 int
-cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
-{
-	char *again = NULL;
-	int e;
-
-	(void)cl;
-	if (file == NULL)
-		file = getenv("MAMORI_NEW_PASSWORD_FILE");
-	if (file != NULL && file[0] != '\0') {
-		if ((e = read_password_file(file, out, c)) != 0)
-			return mm_prefix(c, e, "new password");
-		return 0;
-	}
-	if ((e = prompt_tty("enter the new key's password: ", out, c)) != 0) {
-		if (e == MM_EINVAL && strstr(c->msg, "no password") != NULL)
-			mm_fail(c, e, "no new password: set MAMORI_NEW_PASSWORD_FILE or "
-				"--new-password-file, or run on a terminal");
-		return e;
-	}
-	if ((e = prompt_tty("enter the new password again: ", &again, c)) == 0 &&
-	    strcmp(again, *out) != 0)
-		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
-	if (again != NULL) {
-		mm_wipe(again, strlen(again));
-		free(again);
-	}
-	if (e != 0) {
-		mm_wipe(*out, strlen(*out));
-		free(*out);
-		*out = NULL;
-	}
-	return e;
-}
-
-int
 cli_parse_wait(const char *s, int64_t *ns)
 {
 	int64_t total = 0;
@@ -270,17 +248,49 @@ test_pause(const char *path)
 }
 
 int
-cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
+cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
+{
+	char *again = NULL;
+	int e;
+
+	(void)cl;
+	if (file == NULL)
+		file = getenv("MAMORI_NEW_PASSWORD_FILE");
+	if (file != NULL && file[0] != '\0') {
+		if ((e = read_password_file(file, out, c)) != 0)
+			return mm_prefix(c, e, "new password");
+		return 0;
+	}
+	if ((e = prompt_tty("enter the new key's password: ", out, c)) != 0) {
+		if (e == MM_EINVAL && strstr(c->msg, "no password") != NULL)
+			mm_fail(c, e, "no new password: set MAMORI_NEW_PASSWORD_FILE or "
+				"--new-password-file, or run on a terminal");
+		return e;
+	}
+	if ((e = prompt_tty("enter the new password again: ", &again, c)) == 0 &&
+	    strcmp(again, *out) != 0)
+		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
+	if (again != NULL) {
+		mm_wipe(again, strlen(again));
+		free(again);
+	}
+	if (e != 0) {
+		mm_wipe(*out, strlen(*out));
+		free(*out);
+		*out = NULL;
+	}
+	return e;
+}
+
+int
+cli_open_at(struct cli *cl, const char *location, const char *password, int lock, int exclusive,
+	    const char *command, struct repo **out)
 {
 	struct mm_ctx c = MM_CTX_INIT;
 	struct repo *r = NULL;
 	int e;
 
-	if (cl->repo == NULL)
-		return cli_usage(cl, NULL, "no repository given: use -r REPO or set MAMORI_REPOSITORY");
-	if ((e = cli_password(cl, 0, &c)) != 0)
-		return cli_fail(cl, e, &c);
-	if ((e = repo_open(cl->repo, cl->password, &r, &c)) != 0)
+	if ((e = repo_open(location, password, &r, &c)) != 0)
 		return cli_fail(cl, e, &c);
 	if ((lock && (e = repo_lock_wait(r, exclusive, command, cl->lock_wait_ns, &c)) != 0) ||
 	    (e = repo_load_index(r, &c)) != 0) {
@@ -291,6 +301,42 @@ cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct re
 		test_pause(getenv("MAMORI_TEST_LOCK_PAUSE"));
 	*out = r;
 	return 0;
+}
+
+int
+cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
+{
+	struct mm_ctx c = MM_CTX_INIT;
+	int e;
+
+	if (cl->repo == NULL)
+		return cli_usage(cl, NULL, "no repository given: use -r REPO or set MAMORI_REPOSITORY");
+	if ((e = cli_password(cl, 0, &c)) != 0)
+		return cli_fail(cl, e, &c);
+	return cli_open_at(cl, cl->repo, cl->password, lock, exclusive, command, out);
+}
+
+int
+cli_password_other(const char *file, const char *env_file, const char *location, char **out,
+		   struct mm_ctx *c)
+{
+	char prompt[512];
+
+	if (file == NULL)
+		file = getenv(env_file);
+	if (file != NULL && file[0] != '\0')
+		return read_password_file(file, out, c);
+	snprintf(prompt, sizeof(prompt), "enter password for repository %s: ", location);
+	return prompt_tty(prompt, out, c);
+}
+
+void
+cli_password_free(char *pw)
+{
+	if (pw == NULL)
+		return;
+	mm_wipe(pw, strlen(pw));
+	free(pw);
 }
 
 static void
@@ -323,6 +369,8 @@ static const struct {
 	{ "tag", cmd_tag },
 	{ "unlock", cmd_unlock },
 	{ "time", cmd_time },
+	{ "prune", cmd_prune },
+	{ "copy", cmd_copy },
 };
 
 int
@@ -346,6 +394,11 @@ main(int argc, char **argv)
 
 	memset(&cl, 0, sizeof(cl));
 	cl.prog = "mamori";
+	/* The password and the keys are in memory: never in a core file. */
+	{
+		const struct rlimit none = { 0, 0 };
+		(void)setrlimit(RLIMIT_CORE, &none);
+	}
 	cl.repo = getenv("MAMORI_REPOSITORY");
 	cl.password_file = getenv("MAMORI_PASSWORD_FILE");
 	while ((ch = getopt_long(argc, argv, "+r:p:o:jqvhV", opts, NULL)) != -1) {

@@ -348,4 +348,77 @@ void forget_result_release(struct forget_result *res);
 int ops_forget(struct repo *r, const struct forget_opts *o, struct forget_result *res,
 	       struct mm_ctx *c) MM_MUST_CHECK;
 
+/* ---- prune ------------------------------------------------------------ */
+/*
+ * Remove the data no snapshot needs (docs/repository-format.md, Prune).
+ * Phase 1, under the caller's maintenance lock (repo_lock(r, 0, "prune")),
+ * with backups running: mark every blob the snapshots reach, choose packs
+ * to delete (no blob used) and to repack (partly used, most unused first,
+ * until the unused bytes left are within the limit), copy the used blobs
+ * of those into new packs, and write new index objects covering every
+ * pack that stays. Phase 2, under the exclusive lock (waited for up to
+ * lock_wait_ns): walk the snapshots that appeared meanwhile and keep (and
+ * index) every pack they need, then delete the old index objects, then
+ * the packs. Killed at any instant, the repository stays whole.
+ */
+struct prune_opts {
+	int dry_run;
+	int max_unused_pct;         /* 0..99, or -1: max_unused_bytes */
+	uint64_t max_unused_bytes;
+	uint64_t max_repack_bytes;  /* bytes of packs read for repacking; 0: no limit */
+	int64_t lock_wait_ns;       /* for the exclusive phase */
+	/* Test hook: called at each step ("planned", "repacked", "indexed",
+	 * "exclusive", "index-removed", "pack-removed", ...). May be NULL. */
+	void (*step)(void *arg, const char *what);
+	void *step_arg;
+	struct ops_report rep;
+};
+struct prune_result {
+	uint64_t snapshots, new_snapshots;
+	uint64_t packs, blobs, blobs_used;
+	uint64_t bytes_total, bytes_used, bytes_unused;  /* before */
+	uint64_t packs_delete, packs_repack, packs_keep, packs_unindexed, packs_rescued;
+	uint64_t bytes_freed;        /* size of the packs removed */
+	uint64_t bytes_repacked;     /* used bytes copied into new packs */
+	uint64_t bytes_unused_after;
+	uint64_t index_removed;      /* old index objects removed */
+	double seconds, seconds_exclusive;
+};
+int ops_prune(struct repo *r, const struct prune_opts *o, struct prune_result *res,
+	      struct mm_ctx *c) MM_MUST_CHECK;
+/* "5%" or a size ("500M", "2G", "0"; K, M, G, T are powers of 1024). */
+int prune_parse_limit(const char *s, int *pct, uint64_t *bytes) MM_MUST_CHECK;
+int prune_parse_size(const char *s, uint64_t *bytes) MM_MUST_CHECK;
+/* ---- copy --------------------------------------------------------------- */
+struct copy_opts {
+	const char *const *snapshots; /* "latest" or ID prefixes in src; none = all */
+	size_t nsnapshots;
+	struct ops_report rep;
+};
+struct copy_result {
+	uint64_t snapshots_copied, snapshots_skipped; /* skipped: already in dst */
+	uint64_t blobs_sent, trees_sent;  /* blobs (data and tree) written into dst */
+	uint64_t blobs_skipped;           /* blobs dst had already */
+	uint64_t bytes_sent;              /* their plaintext bytes */
+	uint64_t bytes_stored;            /* what they take in dst's packs */
+	double seconds;
+	/* Per snapshot copied, in order: its ID in src and in dst. */
+	struct mm_id *from, *to;
+	size_t n;
+};
+void copy_result_release(struct copy_result *res);
+/*
+ * Copy snapshots from src to dst (both open, their indexes loaded). A
+ * snapshot with the same tree, time, host and paths as one in dst is
+ * skipped; blobs dst has are not sent again; a trees dst has is not
+ * walked (an indexed tree's blobs are all indexed). Each copy keeps time,
+ * host, user, paths, tags and excludes, and records its origin (src's ID
+ * and the snapshot's ID there). dst must share src's chunker parameters
+ * and ID key (init --copy-chunker-params-from), else MM_EKEYSDIFFER
+ * before anything is written. Each snapshot is written after its packs
+ * and index, so an interrupted copy leaves dst valid.
+ */
+int ops_copy(struct repo *src, struct repo *dst, const struct copy_opts *o,
+	     struct copy_result *res, struct mm_ctx *c) MM_MUST_CHECK;
+
 #endif

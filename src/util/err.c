@@ -70,6 +70,8 @@ mm_strerror(int code)
 		return "the local clock is too far off for the remote side";
 	case MM_EREMOTE:
 		return "the remote side reported an error";
+	case MM_ESTALELOCK:
+		return "repository locked by a stale lock";
 	case MM_ENOSNAPSHOT:
 		return "no such snapshot";
 	case MM_ENOPATH:
@@ -78,8 +80,6 @@ mm_strerror(int code)
 		return "format version not supported by this mamori";
 	case MM_EACCESS:
 		return "repository not accessible to this user";
-	case MM_ESTALELOCK:
-		return "repository locked by a stale lock";
 	case MM_EHOSTKEY:
 		return "the remote host key is unknown or has changed";
 	case MM_ECONNLOST:
@@ -88,6 +88,12 @@ mm_strerror(int code)
 		return "the remote side broke the protocol";
 	case MM_EKEYSDIFFER:
 		return "the repositories do not share chunker parameters and ID key";
+	case MM_ENOBUCKET:
+		return "the bucket does not exist";
+	case MM_ESIGNATURE:
+		return "signature rejected (wrong secret key)";
+	case MM_EREMOTEFULL:
+		return "the remote store is full";
 	default:
 		return "unknown error";
 	}
