@@ -104,7 +104,7 @@ PY
 	[ "$(printf '%s' "$output" | copy_field snapshots_copied)" -eq 1 ]
 	[[ "$output" == *"\"source\":\"$second\""* ]]
 	run mm copy --to "$T/copy" --to-password-file "$T/password2" ffffffff
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 18 ]
 	[[ "$output" == *"no snapshot 'ffffffff' in this repository"* ]]
 }
 
