@@ -220,9 +220,10 @@ int ts_check_run(struct ts_result *r, const struct ts_check_opts *o,
  * whose verdict is TS_GOOD, mark falsetickers, compute the combined offset. */
 void ts_select(struct ts_result *r);
 
-/* Intersection over n intervals [lo[i], hi[i]] with midpoints (RFC 5905
- * 11.2.1). Returns the number of falsetickers allowed (0..), or -1 when no
- * majority agrees; *low, *high get the intersection. */
+/* Intersection over n correctness intervals [lo[i], hi[i]] (Marzullo's
+ * algorithm as RFC 5905 11.2.1 uses it, on the endpoints only, as ntpd and
+ * chronyd do today). Returns the number of falsetickers allowed (0..), or
+ * -1 when no majority agrees; *low, *high get the intersection. */
 int ts_intersect(const double *lo, const double *hi, size_t n, double *low, double *high);
 
 /* What a failed or odd source means and what to do, in one sentence. */

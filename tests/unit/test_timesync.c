@@ -205,6 +205,10 @@ test_intersection(void **state)
 		{ 2, { -0.1, 5 }, { 0.1, 5.1 }, -1, 0, 0 },
 		{ 3, { -0.1, 5, 10 }, { 0.1, 5.1, 10.1 }, -1, 0, 0 },
 		{ 5, { 0, 0.1, 0.2, 7, -9 }, { 1, 1.1, 1.2, 8, -8 }, 2, 0.2, 1 },
+		/* two that overlap only at their edges outvote the third */
+		{ 3, { 0, 0.9, 10 }, { 1, 1.9, 11 }, 1, 0.9, 1 },
+		/* touching intervals meet */
+		{ 2, { 0, 1 }, { 1, 2 }, 0, 1, 1 },
 	};
 
 	(void)state;
