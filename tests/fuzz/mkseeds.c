@@ -99,23 +99,23 @@ keyfile_seeds(void)
 
 	memset(master, 0x42, sizeof(master));
 	memset(kp.salt, 0x5a, sizeof(kp.salt));
-	must(keyfile_encode(&kp, fuzz_key, master, &m, &b));
+	must(keyfile_encode(&kp, fuzz_key, master, fuzz_key, &m, &b));
 	put_variants("keyfile", "valid", &b);
 	buf_release(&b);
 	kp.m_cost_kib = 0xffffffffu; /* an allocation bomb in the header */
-	must(keyfile_encode(&kp, fuzz_key, master, &m, &b));
+	must(keyfile_encode(&kp, fuzz_key, master, fuzz_key, &m, &b));
 	put_buf("keyfile", "huge-memory", &b);
 	buf_release(&b);
 	kp.m_cost_kib = 256;
 	kp.t_cost = 1000;
-	must(keyfile_encode(&kp, fuzz_key, master, &m, &b));
+	must(keyfile_encode(&kp, fuzz_key, master, fuzz_key, &m, &b));
 	put_buf("keyfile", "many-passes", &b);
 	buf_release(&b);
 	/* header || payload plaintext, as the target seals it */
 	kp.t_cost = 1;
 	{
 		struct buf head = BUF_INIT;
-		must(keyfile_encode(&kp, fuzz_key, master, &m, &head));
+		must(keyfile_encode(&kp, fuzz_key, master, fuzz_key, &m, &head));
 		head.len = 35;
 		must(buf_append(&head, master, sizeof(master)));
 		must(buf_append_str16(&head, "admin"));
