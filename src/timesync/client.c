@@ -560,3 +560,25 @@ out:
 	free(pr);
 	return e;
 }
+
+int
+ts_check_servers(const char *const *servers, size_t n, const char *root,
+		 const struct ts_check_opts *o, struct ts_result *r, struct mm_ctx *c)
+{
+	struct ts_check_opts dflt = TS_CHECK_OPTS_INIT;
+	char adv[700];
+	int e;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((e = ts_result_add(r, servers[i], 123, 0, NULL, c)) != 0)
+			return e;
+	}
+	if (n == 0 && (e = ts_config_discover(root, r, c)) != 0)
+		return e;
+	if ((e = ts_check_run(r, o ? o : &dflt, &ts_system_clock, &ts_udp_net, c)) != 0)
+		return e;
+	if (r->have_offset)
+		return 0;
+	ts_source_advice(&r->src[0], adv, sizeof(adv));
+	return mm_fail(c, MM_ENOSOURCE, "no usable time source (%s: %s)", r->src[0].name, adv);
+}

@@ -216,6 +216,16 @@ int ts_check_run(struct ts_result *r, const struct ts_check_opts *o,
 		 const struct ts_clock *clk, const struct ts_net *net,
 		 struct mm_ctx *c) MM_MUST_CHECK;
 
+/* For the other modules (monitor, ledger): check the given servers
+ * ("HOST[:PORT]", n of them; n == 0: the configured ones, under root)
+ * with the system clock and UDP. r gets every source's verdict, the
+ * combined offset (r->have_offset) and r->step_needed; the return is 0
+ * when at least one source survived, MM_ENOSOURCE (with the first
+ * source's advice in c) when none did, or another error. */
+int ts_check_servers(const char *const *servers, size_t n, const char *root,
+		     const struct ts_check_opts *o, struct ts_result *r,
+		     struct mm_ctx *c) MM_MUST_CHECK;
+
 /* Selection alone (used by ts_check_run, and by tests): among the sources
  * whose verdict is TS_GOOD, mark falsetickers, compute the combined offset. */
 void ts_select(struct ts_result *r);

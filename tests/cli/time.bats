@@ -189,6 +189,11 @@ offset_of() {
 	[[ "${lines[1]}" == "127.0.0.1                127.0.0.1:$port"*" -   0/1 "*" unreachable" ]]
 	[ "${lines[2]}" = "  127.0.0.1: ICMP port unreachable: nothing listens on UDP port $port there; check that the NTP daemon runs on that host and the port is right" ]
 	[ "${lines[3]}" = "UNKNOWN: no usable time source: 127.0.0.1: ICMP port unreachable: nothing listens on UDP port $port there; check that the NTP daemon runs on that host and the port is right" ]
+	# -v: a legend first, as chronyc sources -v
+	run mm -v time check --samples 1 "127.0.0.1:$port"
+	[ "$status" -eq 3 ]
+	[ "${lines[0]}" = "  .- NAME: as configured or given; ADDRESS: the one asked" ]
+	[[ "${lines[9]}" == "NAME "*" VERDICT" ]] # (bats drops the empty line)
 }
 
 @test "a socket that never answers: timeout diagnosed, asked once, within the bound" {
@@ -209,6 +214,33 @@ offset_of() {
 	[ "$status" -eq 3 ]
 	[[ "${lines[1]}" == *" kiss-o'-death" ]]
 	[ "${lines[2]}" = "  127.0.0.1: kiss-o'-death DENY: the server denies this host access (its access control refuses the address); use another server or ask its operator" ]
+}
+
+@test "replies from another address than asked: dropped and diagnosed" {
+	start_responder otherport
+	run mm time check --samples 2 --interval 0.1 --timeout 0.5 "127.0.0.1:$PORT"
+	[ "$status" -eq 3 ]
+	[[ "${lines[1]}" == *" -   0/2 "*" unreachable" ]]
+	[ "${lines[2]}" = "  127.0.0.1: replies came from another address than asked (2 dropped): a NAT or a multihomed server answers from the wrong address; ask the address that answers" ]
+}
+
+@test "time status names the running chronyd and agrees with itself" {
+	start_chronyd
+	run mm time status --json
+	[ "$status" -le 1 ]
+	# (another chronyd may run too: the first found is named)
+	python3 - "$output" "$status" <<-'EOF'
+	import json, sys
+	r = json.loads(sys.argv[1])
+	assert "chronyd" in [d["name"] for d in r["daemons"]], r
+	assert r["synchronised"] == (sys.argv[2] == "0"), r
+	assert r["leap"] in ("none", "insert", "delete", "in progress", "done"), r
+	assert r["maximum_error"] >= r["estimated_error"] >= 0, r
+	EOF
+	run mm time status
+	[[ "$output" == *"time daemon:     chronyd"* ]]
+	run mm time status extra
+	[ "$status" -eq 2 ]
 }
 
 @test "leap alarm: unsynchronised server" {
