@@ -116,10 +116,12 @@ struct ts_net_ops {
 	int (*open)(void *arg, const struct ts_addr *a, void **sock, struct mm_ctx *c);
 	int (*send)(void *sock, const struct ts_addr *to, const void *p, size_t n,
 		    struct mm_ctx *c);
-	/* Wait up to timeout seconds for one datagram: 0 (*n bytes from *from),
-	 * MM_ETIMEDOUT, MM_ECONNREFUSED (ICMP port unreachable), or an error. */
+	/* Wait up to timeout seconds for one datagram: 0 (*n bytes from *from;
+	 * *rx_ns its arrival time on the clock's scale, Unix ns, or 0 when
+	 * unknown), MM_ETIMEDOUT, MM_ECONNREFUSED (ICMP port unreachable), or
+	 * an error. */
 	int (*recv)(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from,
-		    double timeout, struct mm_ctx *c);
+		    int64_t *rx_ns, double timeout, struct mm_ctx *c);
 	void (*close)(void *sock);
 };
 struct ts_net {
