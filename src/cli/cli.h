@@ -17,6 +17,21 @@ enum {
 	EXIT_NOREPO = 10,
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
+	EXIT_NOPOLICY = 13, /* forget: the policy keeps nothing (see --keep-none) */
+	EXIT_NOSNAPSHOT = 18, /* no snapshot matches the ID or prefix */
+	EXIT_AMBIGUOUS = 19,  /* an ID prefix matches several snapshots or keys */
+	EXIT_NOPATH = 20,     /* the path is not in the snapshot */
+	EXIT_VERSION = 21,    /* a key file or object of a format version this build does not read */
+	EXIT_ACCESS = 22,     /* the repository's files are not accessible to this user */
+	/* continuity policy (docs/cli.md) */
+	EXIT_CONFIG = 43,       /* the configuration file is wrong */
+	EXIT_RUN_FAILED = 44,   /* run: a step failed for a dataset */
+	EXIT_RTO_MISSED = 45,   /* drill: an RTO would be missed */
+	EXIT_DRILL_FAILED = 46, /* drill: a restore or its verification failed */
+	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
+	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
+	 * 2 CRITICAL, 3 UNKNOWN */
+	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
 	/* Remote repositories (SFTP) and copy: 28-32. */
 	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
 	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
@@ -34,6 +49,7 @@ struct cli {
 	int verbose;
 	int progress;              /* stderr is a terminal and not quiet/json */
 	char *password;            /* wiped and freed by cli_release */
+	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -41,6 +57,10 @@ int cli_fail(const struct cli *cl, int code, const struct mm_ctx *c);
 int cli_usage(const struct cli *cl, const char *cmd, const char *fmt, ...) MM_PRINTF(3, 4);
 /* Get the password (env, file, terminal); confirm asks twice. */
 int cli_password(struct cli *cl, int confirm, struct mm_ctx *c);
+/* The password of a new key: the file named by --new-password-file (file,
+ * may be NULL) or MAMORI_NEW_PASSWORD_FILE, else asked twice on the
+ * terminal. Never from argv. The caller wipes and frees *out. */
+int cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c);
 /* Open the repository named by -r with the password, lock it, load the index. */
 int cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out);
 /* The same for another repository with its own password. */
@@ -61,6 +81,8 @@ void cli_print_name(FILE *f, const uint8_t *p, size_t n);
 void cli_json_snapshot(struct json *j, const struct snapshot *s);
 void cli_json_node(struct json *j, const char *path, const struct node *n);
 void cli_short_id(const struct mm_id *id, char out[9]);
+/* cli_print_name, then spaces up to width printed characters. */
+void cli_print_padded(FILE *f, const char *s, int width);
 
 int cmd_init(struct cli *cl, int argc, char **argv);
 int cmd_backup(struct cli *cl, int argc, char **argv);
@@ -70,5 +92,11 @@ int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 int cmd_copy(struct cli *cl, int argc, char **argv);
+int cmd_forget(struct cli *cl, int argc, char **argv);
+int cmd_key(struct cli *cl, int argc, char **argv);
+int cmd_unlock(struct cli *cl, int argc, char **argv);
+/* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
+int cli_parse_wait(const char *s, int64_t *ns);
+int cmd_time(struct cli *cl, int argc, char **argv);
 
 #endif

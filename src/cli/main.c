@@ -7,17 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 
 static const char usage_text[] =
 	"usage: mamori [-r REPO] [--password-file FILE] [-o KEY=VALUE]... [--json] [-q]\n"
-	"              COMMAND [ARGS]\n"
+	"              [--lock-wait D] COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  init                       create a repository\n"
 	"  backup PATH...             back up files and folders into a new snapshot\n"
+	"  backup --stdin-from-command [--stdin-filename NAME] -- CMD [ARGS...]\n"
+	"                             back up a command's output as one file\n"
 	"  snapshots                  list snapshots\n"
 	"  ls SNAPSHOT [PATH]         list the files of a snapshot\n"
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
@@ -27,6 +30,15 @@ static const char usage_text[] =
 	"                             copy snapshots to another repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
+	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
+	"                             remove snapshots a retention policy does not keep\n"
+	"  key list|add|remove ID|passwd\n"
+	"                             the keys (one per administrator)\n"
+	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
+	"  time check [SERVER[:PORT]]... [--nagios]\n"
+	"                             measure the clock against NTP servers\n"
+	"  time status                the kernel clock state and the time daemon\n"
+	"  time lint [FILE]           lint an ntp.conf or chrony.conf\n"
 	"  version                    print the version\n"
 	"\n"
 	"REPO is a folder, local:PATH, sftp:[USER@]HOST:/PATH or\n"
@@ -45,7 +57,15 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	switch (code) {
 	case MM_ENOREPO: return EXIT_NOREPO;
 	case MM_ELOCKED: return EXIT_LOCKED;
+	case MM_ESTALELOCK: return EXIT_STALELOCK;
 	case MM_EPASSWORD: return EXIT_PASSWORD;
+	case MM_ENOSNAPSHOT: return EXIT_NOSNAPSHOT;
+	case MM_EAMBIGUOUS: return EXIT_AMBIGUOUS;
+	case MM_ENOPATH: return EXIT_NOPATH;
+	case MM_EVERSION: return EXIT_VERSION;
+	case MM_EACCESS: return EXIT_ACCESS;
+	case MM_ECONFIG: return EXIT_CONFIG;
+	case MM_ECHILD: return EXIT_COMMAND;
 	case MM_ERESOLVE:
 	case MM_ECONNREFUSED:
 	case MM_ETIMEDOUT: return EXIT_UNREACHABLE;
@@ -160,6 +180,89 @@ cli_password(struct cli *cl, int confirm, struct mm_ctx *c)
 }
 
 int
+cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
+{
+	char *again = NULL;
+	int e;
+
+	(void)cl;
+	if (file == NULL)
+		file = getenv("MAMORI_NEW_PASSWORD_FILE");
+	if (file != NULL && file[0] != '\0') {
+		if ((e = read_password_file(file, out, c)) != 0)
+			return mm_prefix(c, e, "new password");
+		return 0;
+	}
+	if ((e = prompt_tty("enter the new key's password: ", out, c)) != 0) {
+		if (e == MM_EINVAL && strstr(c->msg, "no password") != NULL)
+			mm_fail(c, e, "no new password: set MAMORI_NEW_PASSWORD_FILE or "
+				"--new-password-file, or run on a terminal");
+		return e;
+	}
+	if ((e = prompt_tty("enter the new password again: ", &again, c)) == 0 &&
+	    strcmp(again, *out) != 0)
+		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
+	if (again != NULL) {
+		mm_wipe(again, strlen(again));
+		free(again);
+	}
+	if (e != 0) {
+		mm_wipe(*out, strlen(*out));
+		free(*out);
+		*out = NULL;
+	}
+	return e;
+}
+
+int
+cli_parse_wait(const char *s, int64_t *ns)
+{
+	int64_t total = 0;
+
+	if (*s == '\0')
+		return MM_EINVAL;
+	while (*s != '\0') {
+		char *end;
+		long long v;
+		int64_t unit;
+
+		if (*s < '0' || *s > '9')
+			return MM_EINVAL;
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0 || v > 100000000)
+			return MM_EINVAL;
+		switch (*end) {
+		case '\0': unit = 1; break;
+		case 's': unit = 1; end++; break;
+		case 'm': unit = 60; end++; break;
+		case 'h': unit = 3600; end++; break;
+		case 'd': unit = 86400; end++; break;
+		default: return MM_EINVAL;
+		}
+		total += (int64_t)v * unit;
+		if (total > INT64_C(9000000000)) /* ns must fit in 63 bits */
+			return MM_EINVAL;
+		s = end;
+	}
+	*ns = total * 1000000000;
+	return 0;
+}
+
+/* Test suites only: hold the lock just taken until the file at path exists
+ * (a process that holds a lock at a known moment, to kill or to wait for). */
+static void
+test_pause(const char *path)
+{
+	struct timespec ts = { 0, 20000000 };
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	while (access(path, F_OK) != 0)
+		nanosleep(&ts, NULL);
+}
+
+int
 cli_open_at(struct cli *cl, const char *location, const char *password, int lock, int exclusive,
 	    const char *command, struct repo **out)
 {
@@ -169,11 +272,13 @@ cli_open_at(struct cli *cl, const char *location, const char *password, int lock
 
 	if ((e = repo_open(location, password, &r, &c)) != 0)
 		return cli_fail(cl, e, &c);
-	if ((lock && (e = repo_lock(r, exclusive, command, &c)) != 0) ||
+	if ((lock && (e = repo_lock_wait(r, exclusive, command, cl->lock_wait_ns, &c)) != 0) ||
 	    (e = repo_load_index(r, &c)) != 0) {
 		repo_free(r);
 		return cli_fail(cl, e, &c);
 	}
+	if (lock)
+		test_pause(getenv("MAMORI_TEST_LOCK_PAUSE"));
 	*out = r;
 	return 0;
 }
@@ -236,6 +341,10 @@ static const struct {
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
 	{ "copy", cmd_copy },
+	{ "forget", cmd_forget },
+	{ "key", cmd_key },
+	{ "unlock", cmd_unlock },
+	{ "time", cmd_time },
 };
 
 int
@@ -249,6 +358,7 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "lock-wait", required_argument, NULL, 'w' },
 		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -275,6 +385,11 @@ main(int argc, char **argv)
 		case 'v': cl.verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': printf("mamori %s\n", MAMORI_VERSION); return EXIT_OK;
+		case 'w':
+			if (cli_parse_wait(optarg, &cl.lock_wait_ns) != 0)
+				return cli_usage(&cl, NULL, "--lock-wait takes a duration such as "
+						 "90, 30s, 5m or 1h30m");
+			break;
 		default: return cli_usage(&cl, NULL, "unknown global option");
 		}
 	}

@@ -59,6 +59,18 @@ cli_print_name(FILE *f, const uint8_t *p, size_t n)
 }
 
 void
+cli_print_padded(FILE *f, const char *s, int width)
+{
+	int w = 0;
+
+	for (const uint8_t *p = (const uint8_t *)s; *p; p++)
+		w += (*p < 0x20 || *p == 0x7f || *p == '\\') ? 4 : 1;
+	cli_print_name(f, (const uint8_t *)s, strlen(s));
+	for (; w < width; w++)
+		fputc(' ', f);
+}
+
+void
 cli_short_id(const struct mm_id *id, char out[9])
 {
 	char hex[65];

@@ -52,6 +52,21 @@ struct backup_opts {
 int ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out,
 	       struct mm_ctx *c) MM_MUST_CHECK;
 
+/*
+ * Back up the standard output of a command as the one file /FILENAME of a
+ * new snapshot (o->paths unused; tags, host, time_ns, rep as for
+ * ops_backup). argv runs through posix_spawnp, never a shell, with its
+ * standard input from /dev/null. The snapshot is written only when the
+ * command exited with status 0; a non-zero status or a signal is
+ * MM_ECHILD ("pg_dump exited with status 1") and nothing referenced is
+ * written. FILENAME: 1..255 bytes, no '/', not "." or "..".
+ */
+int ops_backup_command(struct repo *r, const struct backup_opts *o, char *const argv[],
+		       const char *filename, struct snapshot *out, struct mm_ctx *c) MM_MUST_CHECK;
+/* The same from a descriptor already open (read to its end). */
+int ops_backup_fd(struct repo *r, const struct backup_opts *o, int fd, const char *filename,
+		  struct snapshot *out, struct mm_ctx *c) MM_MUST_CHECK;
+
 /* Absolute, lexically cleaned path (no symlinks resolved). New allocation. */
 int ops_abspath(const char *path, char **out) MM_MUST_CHECK;
 
@@ -127,5 +142,126 @@ void copy_result_release(struct copy_result *res);
  */
 int ops_copy(struct repo *src, struct repo *dst, const struct copy_opts *o,
 	     struct copy_result *res, struct mm_ctx *c) MM_MUST_CHECK;
+/* ---- forget: the retention policy ------------------------------------- */
+/*
+ * The policy engine is a pure function over snapshot times and tags (no
+ * repository): forget_apply(). Semantics follow restic's where they overlap
+ * (docs/cli.md, forget): snapshots are taken newest first; keep-last keeps
+ * the N newest; each bucket rule keeps the newest snapshot of each of the
+ * last N hours/days/ISO weeks/months/years (local time of tz) that hold one;
+ * keep-within keeps every snapshot newer than the newest one minus the
+ * duration (calendar years/months/days in local time, then hours); keep-tag
+ * keeps snapshots holding every tag of one of its lists. A count of
+ * FORGET_UNLIMITED keeps one snapshot per bucket without limit.
+ */
+#define FORGET_UNLIMITED (-1)
+#define FORGET_COUNT_MAX 1000000000
+struct forget_duration {
+	int years, months, days, hours;
+};
+struct forget_policy {
+	int last, hourly, daily, weekly, monthly, yearly; /* 0: rule unused */
+	struct forget_duration within;                    /* all 0: unused */
+	char **tags;  /* each "a,b": a snapshot with a and b is kept */
+	size_t ntags;
+};
+#define FORGET_POLICY_INIT { 0, 0, 0, 0, 0, 0, { 0, 0, 0, 0 }, NULL, 0 }
+void forget_policy_release(struct forget_policy *p);
+/* No rule at all: applying it would remove every snapshot. */
+int forget_policy_empty(const struct forget_policy *p);
+/* Add a --keep-tag list (copied). */
+int forget_policy_add_tag(struct forget_policy *p, const char *tags) MM_MUST_CHECK;
+/* "unlimited" or a count 0..FORGET_COUNT_MAX. */
+int forget_count_parse(const char *s, int *out) MM_MUST_CHECK;
+/* "1y2m3d4h" (any non-empty subset, in this order). */
+int forget_duration_parse(const char *s, struct forget_duration *out) MM_MUST_CHECK;
+/* Format as "1y2m3d4h" (zero parts omitted; "0h" when all zero). */
+void forget_duration_format(const struct forget_duration *d, char *out, size_t n);
+/*
+ * The configuration form: words separated by white space, each
+ * RULE=VALUE with RULE one of last, hourly, daily, weekly, monthly,
+ * yearly (a count or "unlimited"), within (a duration) or tag (tags joined
+ * by ',', all required; repeatable). E.g. "hourly=24 daily=14 weekly=8
+ * monthly=12 yearly=3 within=2d tag=keep". Adds to *p; MM_EINVAL with the
+ * offending word in c.
+ */
+int forget_policy_parse(const char *s, struct forget_policy *p, struct mm_ctx *c) MM_MUST_CHECK;
+/* "last=3 daily=7 within=2d tag=a,b" (n >= 256 always suffices without tags). */
+void forget_policy_format(const struct forget_policy *p, char *out, size_t n);
+
+/* Why a snapshot is kept (bits of forget_item.reasons). */
+enum {
+	FORGET_KEEP_LAST = 1u << 0,
+	FORGET_KEEP_HOURLY = 1u << 1,
+	FORGET_KEEP_DAILY = 1u << 2,
+	FORGET_KEEP_WEEKLY = 1u << 3,
+	FORGET_KEEP_MONTHLY = 1u << 4,
+	FORGET_KEEP_YEARLY = 1u << 5,
+	FORGET_KEEP_WITHIN = 1u << 6,
+	FORGET_KEEP_TAG = 1u << 7,
+	FORGET_KEEP_ALL = 1u << 8, /* no policy was applied (unused rules) */
+};
+#define FORGET_REASONS 8
+/* Name of reason bit i (0..FORGET_REASONS-1): "last", "hourly", ... */
+const char *forget_reason_name(unsigned i);
+
+struct forget_item {
+	int64_t time_ns;
+	const char *const *tags;
+	size_t ntags;
+	unsigned reasons; /* out: 0 = remove */
+};
+/*
+ * Decide for items[0..n) (one group, any order) which are kept. Buckets are
+ * in the time zone tz (a TZ value such as "Asia/Tokyo"; NULL: the
+ * process's local time). Two items with the same time are ordered by their
+ * position (the later one counts as newer). MM_EINVAL for an empty policy.
+ */
+int forget_apply(const struct forget_policy *p, const char *tz, struct forget_item *items,
+		 size_t n, struct mm_ctx *c) MM_MUST_CHECK;
+
+/* Grouping of snapshots before the policy is applied to each group. */
+enum forget_group_by {
+	FORGET_GROUP_HOST = 1u << 0,
+	FORGET_GROUP_PATHS = 1u << 1,
+};
+/* "host,paths", "host", "paths", "none" (or "") -> bits. */
+int forget_group_parse(const char *s, unsigned *out) MM_MUST_CHECK;
+
+struct forget_opts {
+	struct forget_policy policy;
+	int keep_none;         /* allow an empty policy: forget every selected snapshot */
+	unsigned group_by;     /* FORGET_GROUP_* bits */
+	const char *const *hosts; /* only snapshots of these hosts (none: all) */
+	size_t nhosts;
+	const char *const *paths; /* only snapshots holding all these paths */
+	size_t npaths;
+	int dry_run;
+	const char *tz;        /* NULL: local time */
+};
+struct forget_group {
+	const char *host;            /* NULL when not grouped by host */
+	const char *const *paths;    /* NULL when not grouped by paths */
+	size_t npaths;
+	size_t *members;             /* indices into snaps, newest first */
+	size_t n;
+};
+struct forget_result {
+	struct snapshot *snaps; /* every snapshot of the repository, oldest first */
+	size_t nsnaps;
+	unsigned *reasons;      /* per snapshot: 0 remove (when selected) */
+	struct forget_group *groups;
+	size_t ngroups;
+	size_t kept, removed;   /* among the selected snapshots */
+};
+void forget_result_release(struct forget_result *res);
+/*
+ * Apply the policy to the snapshots selected by hosts/paths, grouped, and
+ * remove those it does not keep (unless dry_run). The caller holds a lock.
+ * On an error part way, res tells what was decided; removed counts only
+ * what is gone.
+ */
+int ops_forget(struct repo *r, const struct forget_opts *o, struct forget_result *res,
+	       struct mm_ctx *c) MM_MUST_CHECK;
 
 #endif
