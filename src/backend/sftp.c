@@ -45,6 +45,7 @@ extern char **environ;
 #define SFTP_TIMEOUT_DEFAULT 60   /* seconds */
 #define SFTP_CONNS_DEFAULT 4
 #define SFTP_CONNS_MAX 32
+#define SFTP_RETRIES_DEFAULT 3
 #define SFTP_ERRTAIL 4096         /* what we keep of ssh's standard error */
 #define SFTP_ARGV_MAX 64
 
@@ -72,6 +73,8 @@ struct sftp_be {
 	char *desc;        /* "user@host:path" for messages */
 	int timeout;       /* seconds */
 	unsigned max_conns;
+	unsigned retries;
+	_Atomic int lost;  /* an established connection dropped */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct sftp_conn *idle;
@@ -181,6 +184,8 @@ conn_died(struct sftp_be *sb, struct sftp_conn *k, struct mm_ctx *c)
 	int code;
 
 	k->broken = 1;
+	if (k->ready)
+		atomic_store(&sb->lost, 1);
 	if (k->sk >= 0) {
 		close(k->sk);
 		k->sk = -1;
@@ -833,7 +838,7 @@ explain_failure(struct sftp_be *sb, struct sftp_conn *k, const char *dir, size_t
 }
 
 static int
-sftp_write(struct backend *be, enum obj_type t, const char *name, const void *p, size_t n,
+op_write_once(struct backend *be, enum obj_type t, const char *name, const void *p, size_t n,
 	   struct mm_ctx *c)
 {
 	struct sftp_be *sb = sftp_of(be);
@@ -1033,7 +1038,7 @@ read_range(struct sftp_be *sb, struct sftp_conn *k, const uint8_t *h, size_t hle
 }
 
 static int
-sftp_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, size_t len,
+op_read_once(struct backend *be, enum obj_type t, const char *name, uint64_t off, size_t len,
 	  struct buf *out, struct mm_ctx *c)
 {
 	struct sftp_be *sb = sftp_of(be);
@@ -1096,7 +1101,7 @@ out:
 }
 
 static int
-sftp_stat(struct backend *be, enum obj_type t, const char *name, uint64_t *size,
+op_stat_once(struct backend *be, enum obj_type t, const char *name, uint64_t *size,
 	  struct mm_ctx *c)
 {
 	struct sftp_be *sb = sftp_of(be);
@@ -1127,7 +1132,7 @@ out:
 }
 
 static int
-sftp_remove(struct backend *be, enum obj_type t, const char *name, struct mm_ctx *c)
+op_remove_once(struct backend *be, enum obj_type t, const char *name, struct mm_ctx *c)
 {
 	struct sftp_be *sb = sftp_of(be);
 	struct sftp_conn *k = NULL;
@@ -1271,17 +1276,16 @@ out:
 	return r;
 }
 
+/* Every object of type t, gathered with no callback running. */
 static int
-sftp_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg, struct mm_ctx *c)
+op_list_once(struct sftp_be *sb, enum obj_type t, struct dirlist *objs, struct mm_ctx *c)
 {
-	struct sftp_be *sb = sftp_of(be);
 	struct sftp_conn *k = NULL;
-	struct dirlist objs = { 0 }, subs = { 0 };
+	struct dirlist subs = { 0 };
 	char *dir = NULL, *sub = NULL;
 	int r;
 
-	if ((unsigned)t >= OBJ_TYPE_COUNT || t == OBJ_CONFIG)
-		return mm_fail(c, MM_EINVAL, "cannot list objects of type %d", (int)t);
+	dirlist_release(objs);
 	if ((dir = join(sb->loc.path, backend_type_dir(t))) == NULL) {
 		r = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
@@ -1289,23 +1293,18 @@ sftp_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg, st
 	if ((r = conn_get(sb, &k, c)) != 0)
 		goto out;
 	if (t != OBJ_PACK) {
-		r = read_dir(sb, k, dir, 0, NULL, &objs, c);
+		r = read_dir(sb, k, dir, 0, NULL, objs, c);
 	} else if ((r = read_dir(sb, k, dir, 1, NULL, &subs, c)) == 0) {
 		for (size_t i = 0; i < subs.n && r == 0; i++) {
 			free(sub);
 			if ((sub = join(dir, subs.name[i])) == NULL)
 				r = mm_fail(c, MM_ENOMEM, "out of memory");
 			else
-				r = read_dir(sb, k, sub, 0, subs.name[i], &objs, c);
+				r = read_dir(sb, k, sub, 0, subs.name[i], objs, c);
 		}
 	}
-	conn_put(sb, k);
-	k = NULL;
-	for (size_t i = 0; i < objs.n && r == 0; i++)
-		r = cb(objs.name[i], objs.size[i], arg);
 out:
 	conn_put(sb, k);
-	dirlist_release(&objs);
 	dirlist_release(&subs);
 	free(dir);
 	free(sub);
@@ -1313,7 +1312,7 @@ out:
 }
 
 static int
-sftp_create(struct backend *be, struct mm_ctx *c)
+op_create_once(struct backend *be, struct mm_ctx *c)
 {
 	static const enum obj_type types[] = {
 		OBJ_KEY, OBJ_PACK, OBJ_INDEX, OBJ_SNAPSHOT, OBJ_LOCK,
@@ -1386,6 +1385,189 @@ sftp_free(struct backend *be)
 	free(sb);
 }
 
+/* ---- retries ------------------------------------------------------------------------ */
+
+/*
+ * A connection lost or a server that stopped answering may be back a
+ * moment later (a restarted sshd, a flapping link): the operation is run
+ * again on a new connection after 1, 2, 4 ... s (each between half and
+ * one and a half times that), up to sftp.retries times. Every operation is
+ * safe to repeat: a write goes to a new temporary file and renames it over
+ * an object of the same name and content; reads and lists change nothing.
+ */
+struct retry {
+	unsigned n;
+	int code;     /* of the first failure */
+	double t0;
+	struct mm_ctx first;
+};
+
+static int
+retryable(int r)
+{
+	return r == MM_ECONNLOST || r == MM_ETIMEDOUT || r == MM_ECONNREFUSED || r == MM_ERESOLVE;
+}
+
+/* Close the idle connections: after one failed, the others may be dead. */
+static void
+drop_idle(struct sftp_be *sb)
+{
+	struct sftp_conn *list;
+
+	pthread_mutex_lock(&sb->mu);
+	list = sb->idle;
+	sb->idle = NULL;
+	pthread_mutex_unlock(&sb->mu);
+	while (list != NULL) {
+		struct sftp_conn *k = list;
+		list = k->next;
+		conn_free(k);
+		pthread_mutex_lock(&sb->mu);
+		sb->nconns--;
+		pthread_cond_broadcast(&sb->cv);
+		pthread_mutex_unlock(&sb->mu);
+	}
+}
+
+/* 1 to run the operation again (after waiting), 0 to return *r. After
+ * retries that failed too, *r is the first failure's code (the cause). */
+static int
+retry_again(struct sftp_be *sb, struct retry *rt, int *r, struct mm_ctx *c)
+{
+	double wait;
+	uint16_t rnd = 0x8000;
+	struct timespec ts;
+
+	if (*r == 0 || !retryable(*r) || rt->n >= sb->retries) {
+		/* A connection of this run dropped, and this operation could not
+		 * make a new one: the drop is the cause (whichever thread saw it
+		 * first). */
+		int dropped = *r != 0 && retryable(*r) && atomic_load(&sb->lost) &&
+			      (rt->n > 0 ? rt->code : *r) != MM_ECONNLOST;
+
+		if (*r != 0 && retryable(*r) && rt->n > 0) {
+			/* The first failure is the cause; say what the retries met. */
+			char last[sizeof(c->msg)];
+
+			snprintf(last, sizeof(last), "%s", c->msg);
+			*r = mm_fail(c, dropped ? MM_ECONNLOST : rt->code, "%s%s; tried again %u "
+				     "time%s over %.0f s, last: %s", dropped ? "the connection dropped, "
+				     "and connecting again failed: " : "", rt->first.msg, rt->n,
+				     rt->n == 1 ? "" : "s", now_mono() - rt->t0, last);
+		} else if (dropped) {
+			*r = mm_prefix(c, MM_ECONNLOST, "the connection dropped, and connecting "
+				       "again failed");
+		}
+		return 0;
+	}
+	if (rt->n == 0) {
+		rt->first = *c;
+		rt->code = *r;
+		rt->t0 = now_mono();
+	}
+	drop_idle(sb);
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd = 0x8000;
+	wait = (double)(1u << (rt->n < 10 ? rt->n : 10)) * (0.5 + rnd / 65536.0);
+	ts.tv_sec = (time_t)wait;
+	ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	rt->n++;
+	return 1;
+}
+
+static int
+sftp_write(struct backend *be, enum obj_type t, const char *name, const void *p, size_t n,
+	   struct mm_ctx *c)
+{
+	struct sftp_be *sb = sftp_of(be);
+	struct retry rt = { 0 };
+	int r;
+
+	do
+		r = op_write_once(be, t, name, p, n, c);
+	while (retry_again(sb, &rt, &r, c));
+	return r;
+}
+
+static int
+sftp_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, size_t len,
+	  struct buf *out, struct mm_ctx *c)
+{
+	struct sftp_be *sb = sftp_of(be);
+	struct retry rt = { 0 };
+	int r;
+
+	do
+		r = op_read_once(be, t, name, off, len, out, c);
+	while (retry_again(sb, &rt, &r, c));
+	return r;
+}
+
+static int
+sftp_stat(struct backend *be, enum obj_type t, const char *name, uint64_t *size,
+	  struct mm_ctx *c)
+{
+	struct sftp_be *sb = sftp_of(be);
+	struct retry rt = { 0 };
+	int r;
+
+	do
+		r = op_stat_once(be, t, name, size, c);
+	while (retry_again(sb, &rt, &r, c));
+	return r;
+}
+
+static int
+sftp_remove(struct backend *be, enum obj_type t, const char *name, struct mm_ctx *c)
+{
+	struct sftp_be *sb = sftp_of(be);
+	struct retry rt = { 0 };
+	int r;
+
+	do {
+		r = op_remove_once(be, t, name, c);
+		/* Gone after a retry: the lost try removed it. */
+		if (r == MM_ENOENT && rt.n > 0)
+			r = 0;
+	} while (retry_again(sb, &rt, &r, c));
+	return r;
+}
+
+static int
+sftp_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg, struct mm_ctx *c)
+{
+	struct sftp_be *sb = sftp_of(be);
+	struct dirlist objs = { 0 };
+	struct retry rt = { 0 };
+	int r;
+
+	if ((unsigned)t >= OBJ_TYPE_COUNT || t == OBJ_CONFIG)
+		return mm_fail(c, MM_EINVAL, "cannot list objects of type %d", (int)t);
+	do
+		r = op_list_once(sb, t, &objs, c);
+	while (retry_again(sb, &rt, &r, c));
+	/* Callbacks run once each, outside the retries (they may read). */
+	for (size_t i = 0; i < objs.n && r == 0; i++)
+		r = cb(objs.name[i], objs.size[i], arg);
+	dirlist_release(&objs);
+	return r;
+}
+
+static int
+sftp_create(struct backend *be, struct mm_ctx *c)
+{
+	struct sftp_be *sb = sftp_of(be);
+	struct retry rt = { 0 };
+	int r;
+
+	do
+		r = op_create_once(be, c);
+	while (retry_again(sb, &rt, &r, c));
+	return r;
+}
+
 static const struct backend_ops sftp_ops = {
 	.write = sftp_write,
 	.read = sftp_read,
@@ -1448,7 +1630,7 @@ backend_sftp_open(const char *spec, struct backend **out, struct mm_ctx *c)
 	const char *args = backend_option_get("sftp.args");
 	char *extra;
 	size_t argc = 0, wl;
-	long timeout, conns;
+	long timeout, conns, retries;
 	int r;
 
 	if ((sb = calloc(1, sizeof(*sb))) == NULL)
@@ -1459,8 +1641,10 @@ backend_sftp_open(const char *spec, struct backend **out, struct mm_ctx *c)
 	if ((r = sftp_location_parse(spec, &sb->loc, c)) != 0)
 		goto out;
 	if ((r = uint_opt("sftp.timeout", 1, 3600, SFTP_TIMEOUT_DEFAULT, &timeout, c)) != 0 ||
-	    (r = uint_opt("sftp.connections", 1, SFTP_CONNS_MAX, SFTP_CONNS_DEFAULT, &conns, c)) != 0)
+	    (r = uint_opt("sftp.connections", 1, SFTP_CONNS_MAX, SFTP_CONNS_DEFAULT, &conns, c)) != 0 ||
+	    (r = uint_opt("sftp.retries", 0, 10, SFTP_RETRIES_DEFAULT, &retries, c)) != 0)
 		goto out;
+	sb->retries = (unsigned)retries;
 	sb->timeout = (int)timeout;
 	sb->max_conns = (unsigned)conns;
 	wl = (cmd ? strlen(cmd) : 0) + (args ? strlen(args) : 0) + 128;
