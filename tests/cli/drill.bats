@@ -12,7 +12,12 @@ drill_setup() {
 	unset MAMORI_REPOSITORY MAMORI_PASSWORD_FILE
 	printf 'drill secret\n' > "$T/pw"
 	mm -r "$T/repo" --password-file "$T/pw" init >/dev/null
-	python3 "$TOOLS/mkcorpus" "$T/corpus" --scale 0.004
+	if [ "${1:-}" = "small" ]; then
+		mkdir -p "$T/corpus"
+		printf 'one file\n' > "$T/corpus/one"
+	else
+		python3 "$TOOLS/mkcorpus" "$T/corpus" --scale 0.004
+	fi
 	printf 'a small one\n' > "$T/small.txt"
 	cat > "$MAMORI_CONFIG" <<CONF
 [repository local]
@@ -97,7 +102,7 @@ assert x["projected"] >= x["seconds"], x
 }
 
 @test "drill refuses a target that already holds the dataset and a bad sample" {
-	drill_setup
+	drill_setup small
 	mkdir -p "$T/scratch/small"
 	run "$MAMORI" drill small --target "$T/scratch"
 	[ "$status" -eq 1 ]
