@@ -47,9 +47,9 @@ pcli_init(struct pcli *pc, struct cli *cl)
 	pc->config = getenv("MAMORI_CONFIG");
 	if (pc->config == NULL || pc->config[0] == '\0')
 		pc->config = POLICY_CONFIG_DEFAULT;
-	pc->state_dir = getenv("MAMORI_STATE_DIR");
-	if (pc->state_dir == NULL || pc->state_dir[0] == '\0')
-		pc->state_dir = POLICY_STATE_DEFAULT;
+	/* the global --state-dir / MAMORI_STATE_DIR (main.c), which the
+	 * ledger shares; the command's own --state-dir overrides it */
+	pc->state_dir = cl->state_dir ? cl->state_dir : POLICY_STATE_DEFAULT;
 }
 
 static void
