@@ -295,7 +295,7 @@ rpo = 1h
 	check_err "[repository local]
 url = /tmp/x
 options = zstd=3
-$ds" "c.conf:3: options in [repository local]: unknown option 'zstd=3'; expected threads=N (0 to 256), sftp.args=..., sftp.command=..., sftp.timeout=SECONDS or sftp.connections=N"
+$ds" "c.conf:3: options in [repository local]: unknown option 'zstd=3'; expected threads=N (0 to 256) or a backend option sftp.KEY=VALUE or s3.KEY=VALUE (as -o, docs/cli.md)"
 	check_err "$base${ds}this line is not ini
 " "c.conf:8: syntax error; expected [SECTION], KEY = VALUE, or a comment starting with # or ;"
 	check_err "$base" "c.conf: no [dataset NAME] section; the policy needs at least one dataset"
