@@ -45,9 +45,9 @@ CONF
 	drill_setup
 	run env MAMORI_NOW=2026-12-01T00:05:00Z "$MAMORI" drill --target "$T/scratch"
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" =~ ^"corpus (priority 1): snapshot "[0-9a-f]{8}": "[0-9]+" files, "[0-9.]+" MiB restored and verified in "[0-9.]+" s ("[0-9.]+" "[KMG]"iB/s, 100% sample)"$ ]]
+	[[ "${lines[0]}" =~ ^"corpus (priority 1): snapshot "[0-9a-f]{8}": "[0-9]+" files, "[0-9.]+" MiB restored in "[0-9.]+" s ("[0-9.]+" "[KMG]"iB/s) and verified, 100% sample"$ ]]
 	[[ "${lines[1]}" =~ ^"  projected full restore "[0-9.]+" s, plan so far "[0-9.]+" s: RTO 1d met"$ ]]
-	[[ "${lines[2]}" =~ ^"small (priority 2): snapshot "[0-9a-f]{8}": 1 files, 12 B restored and verified in " ]]
+	[[ "${lines[2]}" =~ ^"small (priority 2): snapshot "[0-9a-f]{8}": 1 files, 12 B restored in " ]]
 	[[ "${lines[3]}" =~ ": RTO 2d met"$ ]]
 	# the scratch folder is left empty
 	[ "$(ls -A "$T/scratch")" = "" ]
