@@ -15,6 +15,8 @@ static const char *const type_dirs[OBJ_TYPE_COUNT] = {
 	[OBJ_INDEX] = "index",
 	[OBJ_SNAPSHOT] = "snapshots",
 	[OBJ_LOCK] = "locks",
+	[OBJ_CHECKPOINT] = "checkpoints",
+	[OBJ_DRILL] = "drills",
 };
 
 const char *

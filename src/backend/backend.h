@@ -18,6 +18,8 @@ enum obj_type {
 	OBJ_INDEX,      /* index/NAME */
 	OBJ_SNAPSHOT,   /* snapshots/NAME */
 	OBJ_LOCK,       /* locks/NAME */
+	OBJ_CHECKPOINT, /* checkpoints/NAME: signed ledger checkpoints (docs/ledger.md) */
+	OBJ_DRILL,      /* drills/NAME: restore drill results (src/policy) */
 	OBJ_TYPE_COUNT
 };
 

@@ -24,6 +24,21 @@ enum {
 	EXIT_NOPATH = 20,     /* the path is not in the snapshot */
 	EXIT_VERSION = 21,    /* a key file or object of a format version this build does not read */
 	EXIT_ACCESS = 22,     /* the repository's files are not accessible to this user */
+	/* S3 repositories: 23-27 (the network codes they share with SFTP are 28-31). */
+	EXIT_SIGNATURE = 23,   /* signature rejected: wrong secret key */
+	EXIT_SKEW = 24,        /* the local clock is too far from the store's */
+	EXIT_NOBUCKET = 25,    /* the bucket does not exist */
+	EXIT_TLS = 26,         /* TLS handshake or certificate failure */
+	EXIT_REMOTE_FULL = 27, /* the store is full or over its quota */
+	/* Remote repositories (SFTP) and copy: 28-32. */
+	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
+	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
+	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
+	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
+	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
+	/* the ledger */
+	EXIT_TORN = 33,     /* log verify: the ledger ends in a torn record (a crash) */
+	EXIT_LEDGER = 34,   /* the command succeeded, its ledger record or checkpoint failed */
 	/* continuity policy (docs/cli.md) */
 	EXIT_CONFIG = 43,       /* the configuration file is wrong */
 	EXIT_RUN_FAILED = 44,   /* run: a step failed for a dataset */
@@ -32,19 +47,11 @@ enum {
 	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
-	/* Remote repositories (SFTP) and copy: 28-32. */
-	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
-	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
-	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
-	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
-	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
-	/* S3 repositories: 23-27 (the network codes they share with SFTP are 28-31). */
-	EXIT_SIGNATURE = 23,   /* signature rejected: wrong secret key */
-	EXIT_SKEW = 24,        /* the local clock is too far from the store's */
-	EXIT_NOBUCKET = 25,    /* the bucket does not exist */
-	EXIT_TLS = 26,         /* TLS handshake or certificate failure */
-	EXIT_REMOTE_FULL = 27, /* the store is full or over its quota */
 };
+/* log verify exits EXIT_USAGE (2) when the ledger was tampered with. */
+#define EXIT_TAMPERED 2
+
+#define CLI_RESULT_MAX 256
 
 struct cli {
 	const char *prog;
@@ -56,6 +63,10 @@ struct cli {
 	int progress;              /* stderr is a terminal and not quiet/json */
 	char *password;            /* wiped and freed by cli_release */
 	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
+	const char *state_dir;     /* --state-dir / MAMORI_STATE_DIR / /var/lib/mamori */
+	/* A command's short outcome for the ledger (a snapshot ID, cli_fail's
+	 * message): CLI_RESULT_MAX bytes owned by main. */
+	char *result;
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -100,6 +111,16 @@ int cmd_ls(struct cli *cl, int argc, char **argv);
 int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
+/* the continuity policy (cmd_policy.c) */
+struct conf_schema;
+/* The sections of mamori.conf of every module (policy; monitoring adds its
+ * own registration here). */
+int cli_conf_schema(struct conf_schema *s);
+int cmd_run(struct cli *cl, int argc, char **argv);
+int cmd_status(struct cli *cl, int argc, char **argv);
+int cmd_drill(struct cli *cl, int argc, char **argv);
+int cmd_plan(struct cli *cl, int argc, char **argv);
+int cmd_systemd(struct cli *cl, int argc, char **argv);
 int cmd_forget(struct cli *cl, int argc, char **argv);
 int cmd_key(struct cli *cl, int argc, char **argv);
 int cmd_diff(struct cli *cl, int argc, char **argv);
@@ -118,5 +139,17 @@ int cli_run_prune(struct cli *cl, struct prune_opts *o);
 int cli_parse_wait(const char *s, int64_t *ns);
 int cmd_time(struct cli *cl, int argc, char **argv);
 int cmd_copy(struct cli *cl, int argc, char **argv);
+int cmd_log(struct cli *cl, int argc, char **argv);
+int cmd_incident(struct cli *cl, int argc, char **argv);
+int cmd_report(struct cli *cl, int argc, char **argv);
+
+/* The ledger (cmd_log.c). */
+struct ledger;
+void cli_set_result(const struct cli *cl, const char *fmt, ...) MM_PRINTF(2, 3);
+int cli_ledger_open(const struct cli *cl, int create, struct ledger **out);
+/* The one hook main calls after every command: records it in the ledger
+ * (unless the command is one that only reads metadata) and makes a
+ * checkpoint after a backup. Returns the exit code to use. */
+int cli_ledger_after(struct cli *cl, int argc, char **argv, int rc);
 
 #endif

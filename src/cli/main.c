@@ -15,7 +15,7 @@
 
 static const char usage_text[] =
 	"usage: mamori [-r REPO] [--password-file FILE] [-o KEY=VALUE]... [--json] [-q]\n"
-	"              [--lock-wait D] COMMAND [ARGS]\n"
+	"              [--lock-wait D] [--state-dir DIR] COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  init                       create a repository\n"
@@ -40,6 +40,16 @@ static const char usage_text[] =
 	"                             sizes of snapshots and of the repository\n"
 	"  tag [--add T]... [--remove T]... [--set T]... SNAPSHOT...\n"
 	"                             change the tags of snapshots\n"
+	"  run [DATASET...]           do what the policy says is due (backup, retention,\n"
+	"                             offsite copy, check)\n"
+	"  status [--json|--nagios]   each dataset against its RPO and RTO\n"
+	"  drill [DATASET...] [--target DIR] [--sample PERCENT]\n"
+	"                             restore drill: restore, verify, project the RTO\n"
+	"  plan [--format markdown|json]\n"
+	"                             the recovery runbook\n"
+	"  systemd print|install [--unit-dir DIR]\n"
+	"                             systemd units from the schedules\n"
+	"                             (policy commands take --config FILE, --state-dir DIR)\n"
 	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
 	"         [--prune [--max-unused P%|SIZE] [--max-repack-size SIZE]]\n"
 	"                             remove snapshots a retention policy does not keep\n"
@@ -52,6 +62,19 @@ static const char usage_text[] =
 	"                             measure the clock against NTP servers\n"
 	"  time status                the kernel clock state and the time daemon\n"
 	"  time lint [FILE]           lint an ntp.conf or chrony.conf\n"
+	"  log show [--since T] [--user U]\n"
+	"                             the ledger of what mamori did\n"
+	"  log verify [--repo R] [--checkpoint FILE]... [--pubkey FILE]\n"
+	"                             prove the ledger untouched (exit 2: tampered)\n"
+	"  log note TEXT              record a manual action\n"
+	"  log checkpoint [--repo R]  sign a checkpoint (kept in R too)\n"
+	"  log export DIR             records, checkpoints and public key for auditors\n"
+	"  incident open --title T [--severity 1-4] [--scope S] [--rto D] [--dataset N]...\n"
+	"  incident note|action ID TEXT, incident recover ID, incident resolve ID\n"
+	"           --cause C --prevention P, incident list [--open], incident show ID\n"
+	"                             incident records, kept in the ledger\n"
+	"  report [--output FILE.html] [--lang ja|en] [--repo R]...\n"
+	"                             the continuity report, one self-contained page\n"
 	"  version                    print the version\n"
 	"\n"
 	"REPO is a folder, local:PATH, sftp:[USER@]HOST:/PATH or\n"
@@ -59,7 +82,9 @@ static const char usage_text[] =
 	"sftp.timeout=SECONDS, sftp.connections=N tune SFTP.\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
 	"MAMORI_PASSWORD, MAMORI_PASSWORD_FILE, --password-file, or a prompt on a\n"
-	"terminal. 'latest' names the newest snapshot. See docs/cli.md.\n";
+	"terminal. 'latest' names the newest snapshot. The ledger lives in the state\n"
+	"directory (--state-dir, MAMORI_STATE_DIR, default /var/lib/mamori).\n"
+	"See docs/cli.md.\n";
 
 int
 cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
@@ -67,6 +92,7 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	const char *msg = c && c->msg[0] ? c->msg : mm_strerror(code);
 
 	fprintf(stderr, "%s: %s\n", cl->prog, msg);
+	cli_set_result(cl, "%s", msg);
 	switch (code) {
 	case MM_ENOREPO: return EXIT_NOREPO;
 	case MM_ELOCKED: return EXIT_LOCKED;
@@ -360,6 +386,12 @@ static const struct {
 	{ "restore", cmd_restore },
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
+	{ "run", cmd_run },
+	{ "status", cmd_status },
+	{ "drill", cmd_drill },
+	{ "plan", cmd_plan },
+	{ "systemd", cmd_systemd },
+	{ "copy", cmd_copy },
 	{ "forget", cmd_forget },
 	{ "key", cmd_key },
 	{ "diff", cmd_diff },
@@ -370,7 +402,9 @@ static const struct {
 	{ "unlock", cmd_unlock },
 	{ "time", cmd_time },
 	{ "prune", cmd_prune },
-	{ "copy", cmd_copy },
+	{ "log", cmd_log },
+	{ "incident", cmd_incident },
+	{ "report", cmd_report },
 };
 
 int
@@ -386,8 +420,10 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "lock-wait", required_argument, NULL, 'w' },
 		{ "option", required_argument, NULL, 'o' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static char result[CLI_RESULT_MAX];
 	struct mm_ctx oc = MM_CTX_INIT;
 	struct cli cl;
 	int ch, rc;
@@ -401,6 +437,10 @@ main(int argc, char **argv)
 	}
 	cl.repo = getenv("MAMORI_REPOSITORY");
 	cl.password_file = getenv("MAMORI_PASSWORD_FILE");
+	cl.state_dir = getenv("MAMORI_STATE_DIR");
+	if (cl.state_dir == NULL || cl.state_dir[0] == '\0')
+		cl.state_dir = "/var/lib/mamori";
+	cl.result = result;
 	while ((ch = getopt_long(argc, argv, "+r:p:o:jqvhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': cl.repo = optarg; break;
@@ -410,6 +450,7 @@ main(int argc, char **argv)
 				return cli_usage(&cl, NULL, "%s", oc.msg);
 			}
 			break;
+		case 'S': cl.state_dir = optarg; break;
 		case 'p': cl.password_file = optarg; break;
 		case 'j': cl.json = 1; break;
 		case 'q': cl.quiet = 1; break;
@@ -443,6 +484,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[0], commands[i].name) == 0) {
 			optind = 0; /* 0: glibc re-initialises its scan (1 would keep "+" mode) */
 			rc = commands[i].fn(&cl, argc, argv);
+			rc = cli_ledger_after(&cl, argc, argv, rc);
 			cli_release(&cl);
 			backend_options_clear();
 			return rc;

@@ -214,6 +214,11 @@ int ops_tag(struct repo *r, const struct snapshot *s, const struct tag_opts *o,
 /* ---- check ------------------------------------------------------------ */
 struct check_opts {
 	int read_data;
+	/* With read_data: 0 or 100 reads every pack; between, only about that
+	 * share of the packs, chosen by their name mixed with read_salt (a new
+	 * salt each time covers other packs). */
+	double read_percent;
+	uint64_t read_salt;
 	struct ops_report rep; /* every problem found is reported via warn */
 };
 struct check_result {

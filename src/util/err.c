@@ -64,6 +64,12 @@ mm_strerror(int code)
 		return "host name not resolved";
 	case MM_ETLS:
 		return "TLS failure";
+	case MM_ETAMPER:
+		return "the ledger does not verify (altered, removed or inserted records)";
+	case MM_ETORN:
+		return "the ledger ends in a torn record (crash during an append)";
+	case MM_ESIG:
+		return "signature does not verify";
 	case MM_EDENIED:
 		return "access denied by the remote side";
 	case MM_ESKEW:

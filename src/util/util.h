@@ -66,6 +66,10 @@ enum mm_err {
 	MM_ENOBUCKET = -38,   /* the bucket does not exist */
 	MM_ESIGNATURE = -40,  /* the remote side rejected our signature (wrong secret key) */
 	MM_EREMOTEFULL = -41, /* the remote store is full or over its quota */
+	/* ledger (-46..-49) */
+	MM_ETAMPER = -46,   /* the ledger or a checkpoint does not verify */
+	MM_ETORN = -47,     /* the ledger ends in a torn record (crash during append) */
+	MM_ESIG = -48,      /* a signature does not verify with the given key */
 };
 
 const char *mm_strerror(int code);

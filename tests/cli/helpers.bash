@@ -8,6 +8,8 @@ setup() {
 	export MAMORI_REPOSITORY=$T/repo
 	export MAMORI_PASSWORD_FILE=$T/password
 	export MAMORI_TEST_KDF=1
+	# The ledger of each test lives in the test's folder, never in /var/lib/mamori.
+	export MAMORI_STATE_DIR=$T/state
 	unset MAMORI_PASSWORD
 	printf 'test password\n' > "$MAMORI_PASSWORD_FILE"
 	TOOLS=$MAMORI_SRC/tests/tools
