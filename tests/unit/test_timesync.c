@@ -205,6 +205,10 @@ test_intersection(void **state)
 		{ 2, { -0.1, 5 }, { 0.1, 5.1 }, -1, 0, 0 },
 		{ 3, { -0.1, 5, 10 }, { 0.1, 5.1, 10.1 }, -1, 0, 0 },
 		{ 5, { 0, 0.1, 0.2, 7, -9 }, { 1, 1.1, 1.2, 8, -8 }, 2, 0.2, 1 },
+		/* two that overlap only at their edges outvote the third */
+		{ 3, { 0, 0.9, 10 }, { 1, 1.9, 11 }, 1, 0.9, 1 },
+		/* touching intervals meet */
+		{ 2, { 0, 1 }, { 1, 2 }, 0, 1, 1 },
 	};
 
 	(void)state;
@@ -321,13 +325,14 @@ f_send(void *sock, const struct ts_addr *to, const void *p, size_t n, struct mm_
 }
 
 static int
-f_recv(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from, double timeout,
-       struct mm_ctx *c)
+f_recv(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from, int64_t *rx_ns,
+       double timeout, struct mm_ctx *c)
 {
 	struct fake *f = sock;
 	struct ntp_packet q, rep;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&from->sa;
 
+	*rx_ns = 0;
 	if (!f->pending || f->mode == FAKE_TIMEOUT) {
 		f->mono += timeout;
 		return mm_fail(c, MM_ETIMEDOUT, "no reply");
@@ -480,6 +485,33 @@ test_check_faults(void **state)
 	ts_result_release(&r);
 }
 
+/* Five silent servers cost one timeout, not five: requests go out together. */
+static void
+test_check_parallel_timeouts(void **state)
+{
+	struct fake f;
+	struct ts_result r = TS_RESULT_INIT;
+	struct ts_clock clk = { f_now, f_mono, f_sleep, &f };
+	struct ts_net net = { &fake_ops, &f };
+	struct ts_check_opts o = TS_CHECK_OPTS_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+	char spec[32];
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.mode = FAKE_TIMEOUT;
+	for (int i = 1; i <= 5; i++) {
+		snprintf(spec, sizeof(spec), "127.0.0.%d", i);
+		assert_int_equal(ts_result_add(&r, spec, 123, 0, NULL, &c), 0);
+	}
+	assert_int_equal(ts_check_run(&r, &o, &clk, &net, &c), 0);
+	assert_int_equal(f.requests, 5);
+	assert_true(f.mono == o.timeout);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(r.src[i].cause, TS_CAUSE_TIMEOUT);
+	ts_result_release(&r);
+}
+
 static void
 test_add_specs(void **state)
 {
@@ -581,7 +613,7 @@ test_lint_rules(void **state)
 	const unsigned lines[] = { 1, 2, 2, 3, 4, 5, 6, 0, 0 };
 
 	(void)state;
-	assert_int_equal(ts_lint_text(conf, strlen(conf), &l, &c), 0);
+	assert_int_equal(ts_lint_text(conf, strlen(conf), TS_CONF_UNKNOWN, &l, &c), 0);
 	assert_int_equal(l.kind, TS_CONF_NTP);
 	assert_int_equal(l.sources, 2); /* the duplicate adds nothing */
 	assert_int_equal(l.n, 9);
@@ -594,13 +626,29 @@ test_lint_rules(void **state)
 	assert_int_equal(ts_lint_worst(&l), 2);
 	ts_lint_release(&l);
 
-	assert_int_equal(ts_lint_text("hello\n", 6, &l, &c), 0);
+	assert_int_equal(ts_lint_text("hello\n", 6, TS_CONF_UNKNOWN, &l, &c), 0);
 	assert_int_equal(l.kind, TS_CONF_UNKNOWN);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.f[0].rule, "kind");
 	ts_lint_release(&l);
-	assert_int_equal(ts_lint_text("", 0, &l, &c), 0);
+	assert_int_equal(ts_lint_text("", 0, TS_CONF_UNKNOWN, &l, &c), 0);
 	assert_int_equal(ts_lint_worst(&l), 2);
+	ts_lint_release(&l);
+	/* undecidable content: the hint decides, and says so */
+	assert_int_equal(ts_lint_text("server a iburst\nserver b iburst\nserver c iburst\n"
+				      "driftfile /d\nrestrict default nomodify noquery\n", 95,
+				      TS_CONF_UNKNOWN, &l, &c), 0);
+	assert_int_equal(l.kind, TS_CONF_NTP);
+	assert_int_equal(l.n, 0);
+	ts_lint_release(&l);
+	assert_int_equal(ts_lint_text("server a iburst\nserver b iburst\nserver c iburst\n"
+				      "driftfile /d\n", 61, TS_CONF_NTP, &l, &c), 0);
+	assert_int_equal(l.kind, TS_CONF_NTP);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.f[0].rule, "kind");
+	assert_int_equal(l.f[0].sev, TS_SEV_INFO);
+	assert_string_equal(l.f[1].rule, "restrict");
+	assert_int_equal(ts_lint_worst(&l), 1);
 	ts_lint_release(&l);
 }
 
@@ -678,6 +726,7 @@ main(void)
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_check_good_and_ahead),
 		cmocka_unit_test(test_check_faults),
+		cmocka_unit_test(test_check_parallel_timeouts),
 		cmocka_unit_test(test_add_specs),
 		cmocka_unit_test(test_config_discover),
 		cmocka_unit_test(test_lint_rules),
