@@ -115,6 +115,7 @@ int ops_check(struct repo *r, const struct check_opts *o, struct check_result *r
 struct copy_opts {
 	const char *const *snapshots; /* "latest" or ID prefixes in src; none = all */
 	size_t nsnapshots;
+	unsigned threads;  /* blobs read, checked and sealed at once; 0: one per core */
 	struct ops_report rep;
 };
 struct copy_result {
