@@ -27,7 +27,7 @@ static const char usage_text[] =
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
 	"                             restore a snapshot\n"
 	"  check [--read-data]        verify the repository\n"
-	"  copy --to REPO2 [--to-password-file F] [SNAPSHOT...]\n"
+	"  copy --to REPO2 [--to-password-file F] [--threads N] [SNAPSHOT...]\n"
 	"                             copy snapshots to another repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
