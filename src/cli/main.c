@@ -43,7 +43,7 @@ static const char usage_text[] =
 	"  run [DATASET...]           do what the policy says is due (backup, retention,\n"
 	"                             offsite copy, check)\n"
 	"  status [--json|--nagios]   each dataset against its RPO and RTO\n"
-	"  drill [DATASET...] [--target DIR] [--sample PERCENT]\n"
+	"  drill [DATASET...] [--target DIR] [--sample PERCENT] [--offsite]\n"
 	"                             restore drill: restore, verify, project the RTO\n"
 	"  plan [--format markdown|json]\n"
 	"                             the recovery runbook\n"
