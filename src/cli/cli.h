@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "conf/conf.h"
 #include "ops/ops.h"
 #include "repo/repo.h"
 #include "util/util.h"
@@ -76,5 +77,9 @@ int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 int cmd_forget(struct cli *cl, int argc, char **argv);
 int cmd_key(struct cli *cl, int argc, char **argv);
+
+/* Register every module's sections of the configuration file. */
+int cli_conf_schema(struct conf_schema *s) MM_MUST_CHECK;
+int cmd_monitor(struct cli *cl, int argc, char **argv);
 
 #endif

@@ -30,6 +30,8 @@ static const char usage_text[] =
 	"                             remove snapshots a retention policy does not keep\n"
 	"  key list|add|remove ID|passwd\n"
 	"                             the keys (one per administrator)\n"
+	"  monitor check|run|metrics|accept\n"
+	"                             watch the host, its services and backups (docs/monitoring.md)\n"
 	"  version                    print the version\n"
 	"\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
