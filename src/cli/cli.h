@@ -32,6 +32,13 @@ enum {
 	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
+	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
+	/* Remote repositories (SFTP) and copy: 28-32. */
+	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
+	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
+	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
+	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
+	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
 };
 
 struct cli {
@@ -43,6 +50,7 @@ struct cli {
 	int verbose;
 	int progress;              /* stderr is a terminal and not quiet/json */
 	char *password;            /* wiped and freed by cli_release */
+	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -77,6 +85,10 @@ int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 int cmd_forget(struct cli *cl, int argc, char **argv);
 int cmd_key(struct cli *cl, int argc, char **argv);
+int cmd_unlock(struct cli *cl, int argc, char **argv);
+/* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
+int cli_parse_wait(const char *s, int64_t *ns);
+int cmd_time(struct cli *cl, int argc, char **argv);
 
 /* Register every module's sections of the configuration file. */
 int cli_conf_schema(struct conf_schema *s) MM_MUST_CHECK;

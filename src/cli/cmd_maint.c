@@ -247,3 +247,90 @@ out:
 	free(hosts.v);
 	return rc;
 }
+
+struct unlock_report {
+	const struct cli *cl;
+	struct json j;
+	size_t removed, kept;
+};
+
+static const char *
+state_name(enum lock_state st)
+{
+	return st == LOCK_DEAD ? "dead" : st == LOCK_STALE ? "stale" : "live";
+}
+
+static void
+unlock_one(void *arg, const struct lock_info *l, enum lock_state st, int removed)
+{
+	struct unlock_report *u = arg;
+	int64_t age = (time_now_ns() - l->time_ns) / 1000000000;
+
+	if (age < 0)
+		age = 0;
+	if (removed)
+		u->removed++;
+	else
+		u->kept++;
+	if (u->cl->json) {
+		json_obj_begin(&u->j);
+		json_kv_str(&u->j, "host", l->host);
+		json_kv_str(&u->j, "user", l->user);
+		json_kv_int(&u->j, "pid", l->pid);
+		json_kv_str(&u->j, "command", l->command);
+		json_kv_bool(&u->j, "exclusive", l->exclusive);
+		json_kv_int(&u->j, "age_seconds", age);
+		json_kv_str(&u->j, "state", state_name(st));
+		json_kv_bool(&u->j, "removed", removed);
+		json_obj_end(&u->j);
+	} else if (!u->cl->quiet) {
+		printf("%s %s lock of %s@%s pid %lld (%s), refreshed %lld min %lld s ago\n",
+		       removed ? "removed" : "kept", state_name(st), l->user, l->host,
+		       (long long)l->pid, l->command, (long long)(age / 60), (long long)(age % 60));
+	}
+}
+
+int
+cmd_unlock(struct cli *cl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "remove-all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct unlock_report u;
+	struct repo *r = NULL;
+	struct mm_ctx c = MM_CTX_INIT;
+	int ch, e, rc, all = 0;
+
+	memset(&u, 0, sizeof(u));
+	u.cl = cl;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'a')
+			return cli_usage(cl, "unlock", "unknown option");
+		all = 1;
+	}
+	if (optind != argc)
+		return cli_usage(cl, "unlock", "takes no arguments");
+	if ((rc = cli_open(cl, 0, 0, "unlock", &r)) != 0)
+		return rc;
+	if (cl->json) {
+		json_init(&u.j, stdout);
+		json_obj_begin(&u.j);
+		json_key(&u.j, "locks");
+		json_arr_begin(&u.j);
+	}
+	e = repo_remove_locks(r, all, unlock_one, &u, &c);
+	if (cl->json) {
+		json_arr_end(&u.j);
+		json_kv_uint(&u.j, "removed", u.removed);
+		json_kv_uint(&u.j, "kept", u.kept);
+		json_obj_end(&u.j);
+		fputc('\n', stdout);
+	} else if (!cl->quiet) {
+		printf("%zu lock%s removed, %zu live lock%s kept\n", u.removed,
+		       u.removed == 1 ? "" : "s", u.kept, u.kept == 1 ? "" : "s");
+	}
+	rc = e ? cli_fail(cl, e, &c) : EXIT_OK;
+	repo_free(r);
+	return rc;
+}

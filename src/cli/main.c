@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: mamori [-r REPO] [--password-file FILE] [--json] [-q] COMMAND [ARGS]\n"
+	"usage: mamori [-r REPO] [--password-file FILE] [-o KEY=VALUE]... [--json] [-q]\n"
+	"              [--lock-wait D] COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  init                       create a repository\n"
@@ -30,10 +32,18 @@ static const char usage_text[] =
 	"                             remove snapshots a retention policy does not keep\n"
 	"  key list|add|remove ID|passwd\n"
 	"                             the keys (one per administrator)\n"
+	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
+	"  time check [SERVER[:PORT]]... [--nagios]\n"
+	"                             measure the clock against NTP servers\n"
+	"  time status                the kernel clock state and the time daemon\n"
+	"  time lint [FILE]           lint an ntp.conf or chrony.conf\n"
 	"  monitor check|run|metrics|accept\n"
 	"                             watch the host, its services and backups (docs/monitoring.md)\n"
 	"  version                    print the version\n"
 	"\n"
+	"REPO is a folder, local:PATH, sftp:[USER@]HOST:/PATH or\n"
+	"sftp://[USER@]HOST[:PORT]/PATH; -o sftp.args=..., sftp.command=...,\n"
+	"sftp.timeout=SECONDS, sftp.connections=N tune SFTP.\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
 	"MAMORI_PASSWORD, MAMORI_PASSWORD_FILE, --password-file, or a prompt on a\n"
 	"terminal. 'latest' names the newest snapshot. See docs/cli.md.\n";
@@ -47,6 +57,7 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	switch (code) {
 	case MM_ENOREPO: return EXIT_NOREPO;
 	case MM_ELOCKED: return EXIT_LOCKED;
+	case MM_ESTALELOCK: return EXIT_STALELOCK;
 	case MM_EPASSWORD: return EXIT_PASSWORD;
 	case MM_ENOSNAPSHOT: return EXIT_NOSNAPSHOT;
 	case MM_EAMBIGUOUS: return EXIT_AMBIGUOUS;
@@ -55,6 +66,15 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	case MM_EACCESS: return EXIT_ACCESS;
 	case MM_ECONFIG: return EXIT_CONFIG;
 	case MM_ECHILD: return EXIT_COMMAND;
+	case MM_ERESOLVE:
+	case MM_ECONNREFUSED:
+	case MM_ETIMEDOUT: return EXIT_UNREACHABLE;
+	case MM_ECONNLOST: return EXIT_CONNLOST;
+	case MM_EDENIED:
+	case MM_EHOSTKEY: return EXIT_REMOTE_AUTH;
+	case MM_EREMOTE:
+	case MM_EPROTOCOL: return EXIT_REMOTE;
+	case MM_EKEYSDIFFER: return EXIT_COPY_KEYS;
 	default: return EXIT_FATAL;
 	}
 }
@@ -195,6 +215,54 @@ cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
 }
 
 int
+cli_parse_wait(const char *s, int64_t *ns)
+{
+	int64_t total = 0;
+
+	if (*s == '\0')
+		return MM_EINVAL;
+	while (*s != '\0') {
+		char *end;
+		long long v;
+		int64_t unit;
+
+		if (*s < '0' || *s > '9')
+			return MM_EINVAL;
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0 || v > 100000000)
+			return MM_EINVAL;
+		switch (*end) {
+		case '\0': unit = 1; break;
+		case 's': unit = 1; end++; break;
+		case 'm': unit = 60; end++; break;
+		case 'h': unit = 3600; end++; break;
+		case 'd': unit = 86400; end++; break;
+		default: return MM_EINVAL;
+		}
+		total += (int64_t)v * unit;
+		if (total > INT64_C(9000000000)) /* ns must fit in 63 bits */
+			return MM_EINVAL;
+		s = end;
+	}
+	*ns = total * 1000000000;
+	return 0;
+}
+
+/* Test suites only: hold the lock just taken until the file at path exists
+ * (a process that holds a lock at a known moment, to kill or to wait for). */
+static void
+test_pause(const char *path)
+{
+	struct timespec ts = { 0, 20000000 };
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	while (access(path, F_OK) != 0)
+		nanosleep(&ts, NULL);
+}
+
+int
 cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
 {
 	struct mm_ctx c = MM_CTX_INIT;
@@ -207,11 +275,13 @@ cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct re
 		return cli_fail(cl, e, &c);
 	if ((e = repo_open(cl->repo, cl->password, &r, &c)) != 0)
 		return cli_fail(cl, e, &c);
-	if ((lock && (e = repo_lock(r, exclusive, command, &c)) != 0) ||
+	if ((lock && (e = repo_lock_wait(r, exclusive, command, cl->lock_wait_ns, &c)) != 0) ||
 	    (e = repo_load_index(r, &c)) != 0) {
 		repo_free(r);
 		return cli_fail(cl, e, &c);
 	}
+	if (lock)
+		test_pause(getenv("MAMORI_TEST_LOCK_PAUSE"));
 	*out = r;
 	return 0;
 }
@@ -239,6 +309,9 @@ static const struct {
 	{ "cat", cmd_cat },
 	{ "forget", cmd_forget },
 	{ "key", cmd_key },
+	{ "unlock", cmd_unlock },
+	{ "time", cmd_time },
+	{ "monitor", cmd_monitor },
 };
 
 int
@@ -252,8 +325,11 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "lock-wait", required_argument, NULL, 'w' },
+		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct mm_ctx oc = MM_CTX_INIT;
 	struct cli cl;
 	int ch, rc;
 
@@ -261,15 +337,26 @@ main(int argc, char **argv)
 	cl.prog = "mamori";
 	cl.repo = getenv("MAMORI_REPOSITORY");
 	cl.password_file = getenv("MAMORI_PASSWORD_FILE");
-	while ((ch = getopt_long(argc, argv, "+r:p:jqvhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+r:p:o:jqvhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': cl.repo = optarg; break;
+		case 'o':
+			if ((rc = backend_option_set(optarg, &oc)) != 0) {
+				backend_options_clear();
+				return cli_usage(&cl, NULL, "%s", oc.msg);
+			}
+			break;
 		case 'p': cl.password_file = optarg; break;
 		case 'j': cl.json = 1; break;
 		case 'q': cl.quiet = 1; break;
 		case 'v': cl.verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': printf("mamori %s\n", MAMORI_VERSION); return EXIT_OK;
+		case 'w':
+			if (cli_parse_wait(optarg, &cl.lock_wait_ns) != 0)
+				return cli_usage(&cl, NULL, "--lock-wait takes a duration such as "
+						 "90, 30s, 5m or 1h30m");
+			break;
 		default: return cli_usage(&cl, NULL, "unknown global option");
 		}
 	}
@@ -293,6 +380,7 @@ main(int argc, char **argv)
 			optind = 0; /* 0: glibc re-initialises its scan (1 would keep "+" mode) */
 			rc = commands[i].fn(&cl, argc, argv);
 			cli_release(&cl);
+			backend_options_clear();
 			return rc;
 		}
 	}

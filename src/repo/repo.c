@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "repo/repo.h"
 #include "repo/repo_internal.h"
@@ -181,6 +182,14 @@ repo_open(const char *location, const char *password, struct repo **out, struct 
 	index_init(&r->idx);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_mutex_init(&r->lock_mu, NULL);
+	pthread_mutex_init(&r->refresh_mu, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&r->refresh_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_cond_init(&r->writer_free, NULL);
 	repo_zcache_init(r);
 	for (size_t i = 0; i < REPO_WRITERS_MAX; i++)
@@ -244,6 +253,8 @@ repo_free(struct repo *r)
 	pthread_cond_destroy(&r->writer_free);
 	pthread_mutex_destroy(&r->mu);
 	pthread_mutex_destroy(&r->lock_mu);
+	pthread_mutex_destroy(&r->refresh_mu);
+	pthread_cond_destroy(&r->refresh_cv);
 	repo_zcache_release(r);
 	backend_free(r->be);
 	free(r);

@@ -300,6 +300,15 @@ struct repo {
 	_Atomic int64_t lock_time_ns;
 	pthread_mutex_t lock_mu; /* one refresh at a time (walkers run in parallel) */
 	struct lock_info lock;
+	/* The refresher thread rewrites the lock every lock_refresh_ns while it
+	 * is held, whatever the operation is doing (repo_lock starts it). */
+	int64_t lock_refresh_ns;   /* 0: LOCK_REFRESH_NS (tests set less) */
+	pthread_t refresher;
+	int refresher_on;
+	int refresh_stop;
+	pthread_mutex_t refresh_mu;
+	pthread_cond_t refresh_cv;
+	_Atomic int lock_err;      /* a refresh failed, or our lock was removed */
 	struct zcache zc, zd; /* compression and decompression contexts */
 };
 
@@ -318,15 +327,47 @@ int repo_open(const char *location, const char *password, struct repo **out,
 /* Flushes nothing: call repo_flush first. Releases the lock if held. */
 void repo_free(struct repo *r);
 
-/* Lock: a lock object per process. MM_ELOCKED names the holder. */
+/*
+ * Lock: a lock object per process (docs/repository-format.md, Locks).
+ * Shared locks coexist, except that two maintenance locks (a shared lock
+ * whose command is "prune" or "forget") exclude each other; an exclusive
+ * lock excludes every other. Locks of dead processes of this host are
+ * removed on the way. MM_ELOCKED names the holder; MM_ESTALELOCK when the
+ * only holders are stale (not refreshed for LOCK_STALE_NS): 'mamori
+ * unlock' removes those. Called again on a repository already locked, it
+ * changes the lock's kind (prune upgrades to exclusive); on failure the
+ * old lock stays. Starts the refresher thread.
+ */
 int repo_lock(struct repo *r, int exclusive, const char *command, struct mm_ctx *c) MM_MUST_CHECK;
-/* Rewrite the lock object if it is older than LOCK_REFRESH_NS. */
+/* The same, retrying with a growing pause (0.1 s to 2 s) while another
+ * process holds the repository, for at most wait_ns. */
+int repo_lock_wait(struct repo *r, int exclusive, const char *command, int64_t wait_ns,
+		   struct mm_ctx *c) MM_MUST_CHECK;
+/* Rewrite the lock object if it is older than LOCK_REFRESH_NS; reports a
+ * failure of the refresher thread, or that our lock was removed. */
 int repo_lock_refresh(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
+/* Our lock object is still there (nobody ran 'unlock --remove-all'). */
+int repo_lock_check(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
 void repo_unlock(struct repo *r);
 /* List lock objects (for status and check). cb gets each decoded lock. */
 int repo_list_locks(struct repo *r, int (*cb)(const char *name, const struct lock_info *l,
 					      void *arg), void *arg, struct mm_ctx *c) MM_MUST_CHECK;
+enum lock_state {
+	LOCK_LIVE = 0,  /* its process may be working */
+	LOCK_DEAD = 1,  /* this host, and its process is gone (or the pid reused) */
+	LOCK_STALE = 2, /* not refreshed for LOCK_STALE_NS */
+};
+enum lock_state lock_state(const struct lock_info *l, int64_t now_ns);
+/* LOCK_DEAD or LOCK_STALE. */
 int lock_is_stale(const struct lock_info *l, int64_t now_ns);
+/* Two locks that cannot be held at once. */
+int lock_conflicts(int exclusive, const char *command, const struct lock_info *other);
+/* Remove the locks of other processes that are dead or stale (all of
+ * them with all). cb (may be NULL) hears of each lock and whether it was
+ * removed. */
+int repo_remove_locks(struct repo *r, int all,
+		      void (*cb)(void *arg, const struct lock_info *l, enum lock_state st,
+				 int removed), void *arg, struct mm_ctx *c) MM_MUST_CHECK;
 
 /* ---- keys of an open repository (key.c) ------------------------------- */
 struct repo_key {

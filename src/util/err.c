@@ -78,6 +78,16 @@ mm_strerror(int code)
 		return "format version not supported by this mamori";
 	case MM_EACCESS:
 		return "repository not accessible to this user";
+	case MM_ESTALELOCK:
+		return "repository locked by a stale lock";
+	case MM_EHOSTKEY:
+		return "the remote host key is unknown or has changed";
+	case MM_ECONNLOST:
+		return "the connection dropped";
+	case MM_EPROTOCOL:
+		return "the remote side broke the protocol";
+	case MM_EKEYSDIFFER:
+		return "the repositories do not share chunker parameters and ID key";
 	default:
 		return "unknown error";
 	}

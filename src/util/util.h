@@ -56,6 +56,12 @@ enum mm_err {
 	MM_ECHILD = -55,    /* a command mamori ran failed (exit status or signal) */
 	MM_EBUSY = -56,     /* a run for this dataset is already in progress */
 	MM_EVERIFY = -57,   /* restored bytes differ from the snapshot */
+	MM_ESTALELOCK = -26, /* locked only by stale locks: 'mamori unlock' removes them */
+	/* SFTP backend and snapshot copy (-42..-45). */
+	MM_EHOSTKEY = -42,  /* the SSH host key is unknown or has changed */
+	MM_ECONNLOST = -43, /* the connection dropped in the middle */
+	MM_EPROTOCOL = -44, /* the peer broke its protocol (malformed reply) */
+	MM_EKEYSDIFFER = -45, /* copy: the repositories do not share chunking and IDs */
 };
 
 const char *mm_strerror(int code);
