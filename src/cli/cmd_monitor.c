@@ -65,7 +65,7 @@ print_value(const struct mon_checkrun *cr, char *out, size_t n)
 
 	if (!r->judged && r->pct < 0)
 		snprintf(out, n, "-");
-	else if (r->pct >= 0 && (cr->check->warn.pct || cr->check->crit.pct || !r->judged))
+	else if (mon_shows_percent(cr->check, r))
 		snprintf(out, n, "%.1f %%", r->pct);
 	else if (strcmp(r->unit, "bytes") == 0)
 		fmt_bytes((uint64_t)r->value, out, n);

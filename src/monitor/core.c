@@ -94,6 +94,19 @@ mon_memo_set(struct mon_memo *m, const char *key, const char *val)
 }
 
 void
+mon_memo_del(struct mon_memo *m, const char *key)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		if (strcmp(m->kv[i].key, key) != 0)
+			continue;
+		free(m->kv[i].key);
+		free(m->kv[i].val);
+		m->kv[i] = m->kv[--m->n];
+		return;
+	}
+}
+
+void
 mon_memo_release(struct mon_memo *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
@@ -290,4 +303,12 @@ mon_rule_step(struct mon_rule_state *st, const struct mon_check *k, enum mon_sta
 	}
 	st->alerted = st->state;
 	return 1;
+}
+
+int
+mon_shows_percent(const struct mon_check *k, const struct mon_result *r)
+{
+	if (r->pct < 0)
+		return 0;
+	return !((k->warn.set && !k->warn.pct) || (k->crit.set && !k->crit.pct));
 }

@@ -230,7 +230,7 @@ mon_cycle_run(const struct mon_config *mc, const struct mon_env *env,
 		struct mm_ctx pc = MM_CTX_INIT;
 		if (cr->check->probe->run(cr->check, env, &cr->memo, &cr->res, &pc) != 0) {
 			cr->res.state = MON_UNKNOWN;
-			snprintf(cr->res.message, sizeof(cr->res.message), "%s", pc.msg);
+			snprintf(cr->res.message, sizeof(cr->res.message), "%.700s", pc.msg);
 		}
 		cr->raw = mon_judge(cr->check, &cr->res);
 	}
@@ -317,7 +317,8 @@ backoff(int tries, int64_t interval)
 		d *= 2;
 	if (d > 3600)
 		d = 3600;
-	(void)crypto_random(&r, 1);
+	if (crypto_random(&r, 1) != 0)
+		r = 128;
 	return d / 2 + (d / 2) * r / 255; /* jitter: senders do not retry in step */
 }
 
@@ -355,14 +356,15 @@ deliver(const struct mon_config *mc, struct mon_checkrun *cr, int64_t now,
 		a.host = mc->host;
 		a.time = t;
 		if (mon_sink_send(s, &a, &c) == 0) {
-			(void)mon_memo_set(&cr->memo, qk, NULL);
-			(void)mon_memo_set(&cr->memo, mk, NULL);
+			mon_memo_del(&cr->memo, qk);
+			mon_memo_del(&cr->memo, mk);
 			continue;
 		}
 		tries++;
 		snprintf(val, sizeof(val), "%s %d %d %lld %d %lld %d %.17g", kind, st, prev, t, tries,
 			 (long long)(now + backoff(tries, mc->interval_s)), judged, v);
-		(void)mon_memo_set(&cr->memo, qk, val);
+		if (mon_memo_set(&cr->memo, qk, val) != 0)
+			val[0] = '\0'; /* out of memory: retried on the old schedule */
 		if (warn) {
 			snprintf(msg, sizeof(msg), "alert %s for check %s not delivered (try %d, "
 				 "retried later): %s", s->name, cr->check->name, tries, c.msg);
@@ -436,7 +438,7 @@ mon_accept(const struct mon_config *mc, const char *const *names, size_t n, stru
 		for (size_t j = 0; j < m->n;) {
 			const char *k = m->kv[j].key;
 			if ((k[0] == 'f' || k[0] == 's') && k[1] == ':')
-				(void)mon_memo_set(m, k, NULL); /* moves the last entry here */
+				mon_memo_del(m, k); /* moves the last entry here */
 			else
 				j++;
 		}

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,13 +82,18 @@ mon_config_release(struct mon_config *mc)
 	memset(mc, 0, sizeof(*mc));
 }
 
+static int bad(const struct conf *cf, unsigned line, struct mm_ctx *c, const char *fmt, ...)
+	MM_PRINTF(4, 5);
+
 static int
-bad(const struct conf *cf, unsigned line, struct mm_ctx *c, const char *fmt, const char *a,
-    const char *b)
+bad(const struct conf *cf, unsigned line, struct mm_ctx *c, const char *fmt, ...)
 {
 	char what[512];
+	va_list ap;
 
-	snprintf(what, sizeof(what), fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	return mm_fail(c, MM_ECONFIG, "%s:%u: %s", cf->path, line, what);
 }
 
@@ -215,16 +221,16 @@ check_from(const struct conf *cf, const struct conf_section *sec, struct mon_che
 	if (k->probe->target_key && k->target == NULL && strcmp(k->probe->type, "raid") != 0)
 		return bad(cf, sec->line, c, "[check %s] needs %s", sec->name, k->probe->target_key);
 	if (strcmp(k->probe->type, "disk") == 0 && k->target[0] != '/')
-		return bad(cf, conf_get(sec, "path")->line, c, "path: '%s' is not an absolute path%s",
-			   k->target, "");
+		return bad(cf, conf_get(sec, "path")->line, c, "path: '%s' is not an absolute path",
+			   k->target);
 	if ((v = conf_get(sec, "files")) != NULL) {
 		if (strcmp(k->probe->type, "files") != 0)
-			return bad(cf, v->line, c, "files: a %s check takes no such key%s",
-				   k->probe->type, "");
+			return bad(cf, v->line, c, "files: a %s check takes no such key",
+				   k->probe->type);
 		for (size_t i = 0; i < v->argc; i++)
 			if (v->argv[i][0] != '/')
-				return bad(cf, v->line, c, "files: '%s' is not an absolute path%s",
-					   v->argv[i], "");
+				return bad(cf, v->line, c, "files: '%s' is not an absolute path",
+					   v->argv[i]);
 		k->nfiles = v->argc;
 		if ((k->files = calloc(v->argc + 1, sizeof(char *))) == NULL)
 			return mm_fail(c, MM_ENOMEM, "out of memory");
@@ -232,8 +238,8 @@ check_from(const struct conf *cf, const struct conf_section *sec, struct mon_che
 			if ((k->files[i] = strdup(v->argv[i])) == NULL)
 				return mm_fail(c, MM_ENOMEM, "out of memory");
 	} else if (strcmp(k->probe->type, "files") == 0) {
-		return bad(cf, sec->line, c, "[check %s] needs files (the files to watch)%s",
-			   sec->name, "");
+		return bad(cf, sec->line, c, "[check %s] needs files (the files to watch)",
+			   sec->name);
 	}
 	if ((v = conf_get(sec, "expect-status")) != NULL)
 		k->expect_status = (long)v->i;
@@ -271,7 +277,7 @@ sink_from(const struct conf *cf, const struct conf_section *sec, struct mon_sink
 		s->type = MON_SINK_COMMAND;
 	else
 		return bad(cf, type->line, c, "type: unknown alert type '%s'; expected webhook, "
-			   "email or command%s", type->raw, "");
+			   "email or command", type->raw);
 	s->min_state = MON_WARNING;
 	if ((v = conf_get(sec, "min-state")) != NULL) {
 		if (strcmp(v->raw, "warning") == 0)
@@ -279,8 +285,8 @@ sink_from(const struct conf *cf, const struct conf_section *sec, struct mon_sink
 		else if (strcmp(v->raw, "critical") == 0)
 			s->min_state = MON_CRITICAL;
 		else
-			return bad(cf, v->line, c, "min-state: '%s'; expected warning or critical%s",
-				   v->raw, "");
+			return bad(cf, v->line, c, "min-state: '%s'; expected warning or critical",
+				   v->raw);
 	}
 	s->timeout_s = (v = conf_get(sec, "timeout")) != NULL ? (double)v->i : 10;
 	if (s->timeout_s <= 0)
@@ -307,21 +313,21 @@ sink_from(const struct conf *cf, const struct conf_section *sec, struct mon_sink
 	switch (s->type) {
 	case MON_SINK_WEBHOOK:
 		if (!s->url || (strncmp(s->url, "http://", 7) && strncmp(s->url, "https://", 8)))
-			return bad(cf, sec->line, c, "[alert %s] type webhook needs url = http(s)://...%s",
-				   sec->name, "");
+			return bad(cf, sec->line, c, "[alert %s] type webhook needs url = http(s)://...",
+				   sec->name);
 		break;
 	case MON_SINK_EMAIL:
 		if (!s->url || (strncmp(s->url, "smtp://", 7) && strncmp(s->url, "smtps://", 8)))
-			return bad(cf, sec->line, c, "[alert %s] type email needs url = smtp://HOST:PORT%s",
-				   sec->name, "");
+			return bad(cf, sec->line, c, "[alert %s] type email needs url = smtp://HOST:PORT",
+				   sec->name);
 		if (!s->from || s->nto == 0)
-			return bad(cf, sec->line, c, "[alert %s] type email needs from and to%s",
-				   sec->name, "");
+			return bad(cf, sec->line, c, "[alert %s] type email needs from and to",
+				   sec->name);
 		break;
 	case MON_SINK_COMMAND:
 		if (!s->argv)
-			return bad(cf, sec->line, c, "[alert %s] type command needs command%s",
-				   sec->name, "");
+			return bad(cf, sec->line, c, "[alert %s] type command needs command",
+				   sec->name);
 		break;
 	}
 	return 0;
@@ -341,7 +347,7 @@ mon_config_from(const struct conf *cf, struct mon_config *out, struct mm_ctx *c)
 	mc.interval_s = 10;
 	if (mon && (v = conf_get(mon, "interval")) != NULL) {
 		if (v->i < 1)
-			return bad(cf, v->line, c, "interval: %s is too short; at least 1s%s", v->raw, "");
+			return bad(cf, v->line, c, "interval: %s is too short; at least 1s", v->raw);
 		mc.interval_s = v->i;
 	}
 	(void)gethostname(host, sizeof(host) - 1);

@@ -151,7 +151,7 @@ mon_nagios_write(const struct mon_cycle *cy, FILE *f)
 	for (size_t i = 0; i < cy->n; i++) {
 		const struct mon_checkrun *cr = &cy->runs[i];
 		const struct mon_check *k = cr->check;
-		int pct = cr->res.pct >= 0 && (k->warn.pct || k->crit.pct || !cr->res.judged);
+		int pct = mon_shows_percent(k, &cr->res);
 		if (!cr->res.judged)
 			continue;
 		fputc(' ', f);

@@ -50,6 +50,7 @@ struct mon_memo {
 #define MON_MEMO_VAL_MAX (64u * 1024) /* bytes of one value */
 const char *mon_memo_get(const struct mon_memo *m, const char *key);
 int mon_memo_set(struct mon_memo *m, const char *key, const char *val) MM_MUST_CHECK;
+void mon_memo_del(struct mon_memo *m, const char *key);
 void mon_memo_release(struct mon_memo *m);
 
 /* ---- a check as configured ------------------------------------------------ */
@@ -212,6 +213,9 @@ void mon_cycle_release(struct mon_cycle *cy);
  * the files as they are now (an administrator accepted the change). */
 int mon_accept(const struct mon_config *mc, const char *const *names, size_t n,
 	       struct mm_ctx *c) MM_MUST_CHECK;
+/* A reading is shown (and judged) as a percentage unless an absolute
+ * threshold was configured for it. */
+int mon_shows_percent(const struct mon_check *k, const struct mon_result *r);
 /* The worst state of the cycle (for --nagios and the exit code). */
 enum mon_state mon_cycle_worst(const struct mon_cycle *cy);
 

@@ -163,7 +163,7 @@ diff_summary(const char *path, const char *old, const char *cur, struct mon_resu
 
 static int
 watch_one(const char *path, const struct mon_env *env, struct mon_memo *memo,
-	  struct mon_result *out, int *changed, struct mm_ctx *c)
+	  struct mon_result *out, int *changed, int *first, struct mm_ctx *c)
 {
 	struct buf b = BUF_INIT, sum = BUF_INIT;
 	char key[4200], val[160], hex[65], fpath[4096];
@@ -194,6 +194,7 @@ watch_one(const char *path, const struct mon_env *env, struct mon_memo *memo,
 	old = mon_memo_get(memo, key);
 	if (old == NULL) {
 		/* First sight: this is the baseline. */
+		(*first)++;
 		if ((e = mon_memo_set(memo, key, val)) != 0)
 			goto out;
 		snprintf(key, sizeof(key), "s:%s", path);
@@ -241,12 +242,15 @@ probe_files(const struct mon_check *k, const struct mon_env *env, struct mon_mem
 	    struct mon_result *out, struct mm_ctx *c)
 {
 	char lab[256];
-	int changed = 0, e;
+	int changed = 0, first = 0, e;
 
 	for (size_t i = 0; i < k->nfiles; i++)
-		if ((e = watch_one(k->files[i], env, memo, out, &changed, c)) != 0)
+		if ((e = watch_one(k->files[i], env, memo, out, &changed, &first, c)) != 0)
 			return e;
-	if (changed == 0) {
+	if (changed == 0 && first > 0) {
+		snprintf(out->message, sizeof(out->message), "baseline of %d watched file%s recorded "
+			 "now (hash, owner, mode)", first, first == 1 ? "" : "s");
+	} else if (changed == 0) {
 		snprintf(out->message, sizeof(out->message), "%zu watched file%s unchanged since the "
 			 "baseline", k->nfiles, k->nfiles == 1 ? "" : "s");
 	} else {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "monitor/monitor_internal.h"
@@ -239,9 +240,20 @@ probe_service(const struct mon_check *k, const struct mon_env *env, struct mon_m
 	ssize_t n;
 	size_t len = 0;
 
+	char booted[64];
+	struct stat st;
+
+	snprintf(booted, sizeof(booted), "%s/run/systemd/system", env->root ? env->root : "");
+	if (stat(booted, &st) != 0) {
+		/* sd_booted(3): without this folder systemd is not the init system. */
+		out->state = MON_UNKNOWN;
+		snprintf(out->message, sizeof(out->message), "cannot ask about %s: systemd is not "
+			 "running on this host (no /run/systemd/system)", k->target);
+		goto metrics;
+	}
 	if (proc_spawn(argv, &fd, &pid, &ignore) != 0) {
 		out->state = MON_UNKNOWN;
-		snprintf(out->message, sizeof(out->message), "cannot ask systemd about %s: %s "
+		snprintf(out->message, sizeof(out->message), "cannot ask systemd about %s: %.500s "
 			 "(systemctl is not installed: not a systemd host?)", k->target, ignore.msg);
 		goto metrics;
 	}
@@ -250,7 +262,9 @@ probe_service(const struct mon_check *k, const struct mon_env *env, struct mon_m
 	close(fd);
 	word[len] = '\0';
 	word[strcspn(word, "\n")] = '\0';
-	(void)proc_wait(pid, "systemctl", &ignore);
+	if (proc_wait(pid, "systemctl", &ignore) != 0) {
+		/* is-active exits non-zero for every state but active: the word says which */
+	}
 	active = strcmp(word, "active") == 0;
 	if (active) {
 		snprintf(out->message, sizeof(out->message), "%s is active", k->target);

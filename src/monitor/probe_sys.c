@@ -107,7 +107,7 @@ probe_disk(const struct mon_check *k, const struct mon_env *env, struct mon_memo
 	   struct mon_result *out, struct mm_ctx *c)
 {
 	struct mon_fs fs = { 0 };
-	char lab[256], hist[DISK_HIST_MAX * 40], freeb[32], rate[64] = "", eta[32];
+	char lab[256], hist[DISK_HIST_MAX * 40], freeb[32], rate[128] = "", eta[32];
 	uint64_t used, denom;
 	double growth, ipct = 0;
 	int64_t now = mm_clock_now(&env->clock) / 1000000000;
@@ -139,7 +139,7 @@ probe_disk(const struct mon_check *k, const struct mon_env *env, struct mon_memo
 		snprintf(rate, sizeof(rate), ", +%s/h, full in about %s", g, eta);
 	}
 	snprintf(out->message, sizeof(out->message), "%s %.0f %% full (%s free)%s%s", k->target,
-		 floor(out->pct), freeb, rate, fs.readonly ? "; mounted read-only" : "");
+		 ceil(out->pct), freeb, rate, fs.readonly ? "; mounted read-only" : "");
 	if (fs.readonly) {
 		out->state = MON_CRITICAL;
 		mon_append(out, " (the kernel remounts a file system read-only after I/O "
@@ -203,7 +203,7 @@ probe_memory(const struct mon_check *k, const struct mon_env *env, struct mon_me
 
 	if ((e = mon_read(env, "/proc/meminfo", 1 << 20, &mi, c)) != 0) {
 		out->state = MON_UNKNOWN;
-		snprintf(out->message, sizeof(out->message), "%s", c->msg);
+		snprintf(out->message, sizeof(out->message), "%.700s", c->msg);
 		e = 0;
 		goto out;
 	}
@@ -379,7 +379,7 @@ probe_cpu(const struct mon_check *k, const struct mon_env *env, struct mon_memo 
 	return 0;
 unknown:
 	out->state = MON_UNKNOWN;
-	snprintf(out->message, sizeof(out->message), "%s", c->msg);
+	snprintf(out->message, sizeof(out->message), "%.700s", c->msg);
 	return 0;
 }
 
@@ -424,8 +424,9 @@ probe_network(const struct mon_check *k, const struct mon_env *env, struct mon_m
 	}
 	while (st.len && (st.data[st.len - 1] == '\n' || st.data[st.len - 1] == ' '))
 		st.len--;
+	/* "unknown": loopback and tunnels, which have no carrier to report. */
 	up = (st.len == 2 && memcmp(st.data, "up", 2) == 0) ||
-	     (st.len == 7 && memcmp(st.data, "unknown", 7) == 0); /* loopback, tun */
+	     (st.len == 7 && memcmp(st.data, "unknown", 7) == 0);
 	snprintf(out->message, sizeof(out->message), "%s link %.*s", k->target, (int)st.len,
 		 (char *)st.data);
 	buf_release(&st);
@@ -581,7 +582,7 @@ probe_process(const struct mon_check *k, const struct mon_env *env, struct mon_m
 	snprintf(dir, sizeof(dir), "%s/proc", env->root ? env->root : "");
 	if ((dp = opendir(dir)) == NULL) {
 		out->state = MON_UNKNOWN;
-		snprintf(out->message, sizeof(out->message), "cannot list %s: %s", dir, strerror(errno));
+		snprintf(out->message, sizeof(out->message), "cannot list %.600s: %s", dir, strerror(errno));
 		return 0;
 	}
 	while ((d = readdir(dp)) != NULL) {
