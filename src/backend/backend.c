@@ -15,6 +15,8 @@ static const char *const type_dirs[OBJ_TYPE_COUNT] = {
 	[OBJ_INDEX] = "index",
 	[OBJ_SNAPSHOT] = "snapshots",
 	[OBJ_LOCK] = "locks",
+	[OBJ_CHECKPOINT] = "checkpoints",
+	[OBJ_DRILL] = "drills",
 };
 
 const char *
@@ -142,7 +144,9 @@ backend_open(const char *location, struct backend **out, struct mm_ctx *c)
 	} else if (sl == 4 && strncmp(location, "sftp", 4) == 0) {
 		r = backend_sftp_open(location + 5, &be, c);
 	} else if (sl == 3 && strncmp(location, "mem", 3) == 0) {
-		r = backend_mem_open(&be, c);
+		r = backend_mem_open_named(location + 4, &be, c);
+	} else if (sl == 2 && strncmp(location, "s3", 2) == 0) {
+		r = backend_s3_open(location + 3, &be, c);
 	} else {
 		r = mm_fail(c, MM_EUNSUPPORTED, "backend '%.*s' is not available in this build",
 			    (int)sl, location);

@@ -2,7 +2,7 @@
  * local: a repository in a directory on this machine.
  *
  *   PATH/config, PATH/keys/NAME, PATH/data/XX/NAME, PATH/index/NAME,
- *   PATH/snapshots/NAME, PATH/locks/NAME
+ *   PATH/snapshots/NAME, PATH/locks/NAME, PATH/checkpoints/NAME
  *
  * Files are 0600 and directories 0700 (before the umask, which can only
  * take bits away). Every write goes through file_write_atomic: a reader
@@ -571,7 +571,7 @@ static int
 local_create(struct backend *be, struct mm_ctx *c)
 {
 	static const enum obj_type types[] = {
-		OBJ_KEY, OBJ_PACK, OBJ_INDEX, OBJ_SNAPSHOT, OBJ_LOCK,
+		OBJ_KEY, OBJ_PACK, OBJ_INDEX, OBJ_SNAPSHOT, OBJ_LOCK, OBJ_CHECKPOINT, OBJ_DRILL,
 	};
 	struct local_be *lb = local_of(be);
 	struct stat st;

@@ -97,7 +97,7 @@ cmd_backup(struct cli *cl, int argc, char **argv)
 	struct repo *r = NULL;
 	struct mm_ctx c = MM_CTX_INIT;
 	int ch, e, rc = EXIT_OK;
-	char *end;
+	char *end, hex[2 * MM_ID_LEN + 1];
 
 	memset(&o, 0, sizeof(o));
 	memset(&s, 0, sizeof(s));
@@ -166,6 +166,8 @@ cmd_backup(struct cli *cl, int argc, char **argv)
 		goto out;
 	}
 	print_backup(cl, &s);
+	hex_encode(s.id.b, MM_ID_LEN, hex);
+	cli_set_result(cl, "snapshot %s", hex); /* for the ledger */
 	rc = s.sum.errors ? EXIT_PARTIAL : EXIT_OK;
 out:
 	snapshot_release(&s);

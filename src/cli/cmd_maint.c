@@ -1,5 +1,6 @@
 /* forget, prune, unlock: the commands that keep a repository in shape. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,7 +144,8 @@ int
 cmd_forget(struct cli *cl, int argc, char **argv)
 {
 	enum { O_LAST = 256, O_HOURLY, O_DAILY, O_WEEKLY, O_MONTHLY, O_YEARLY, O_WITHIN,
-	       O_TAG, O_HOST, O_PATH, O_GROUP, O_DRY, O_NONE };
+	       O_TAG, O_HOST, O_PATH, O_GROUP, O_DRY, O_NONE, O_PRUNE, O_MAXUNUSED,
+	       O_MAXREPACK };
 	static const struct option opts[] = {
 		{ "keep-last", required_argument, NULL, O_LAST },
 		{ "keep-hourly", required_argument, NULL, O_HOURLY },
@@ -158,19 +160,24 @@ cmd_forget(struct cli *cl, int argc, char **argv)
 		{ "group-by", required_argument, NULL, O_GROUP },
 		{ "dry-run", no_argument, NULL, O_DRY },
 		{ "keep-none", no_argument, NULL, O_NONE },
+		{ "prune", no_argument, NULL, O_PRUNE },
+		{ "max-unused", required_argument, NULL, O_MAXUNUSED },
+		{ "max-repack-size", required_argument, NULL, O_MAXREPACK },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct strlist hosts = { 0 }, paths = { 0 };
 	struct forget_opts o;
 	struct forget_result res;
+	struct prune_opts pa;
 	struct repo *r = NULL;
 	struct mm_ctx c = MM_CTX_INIT;
-	int ch, e, rc = EXIT_OK;
+	int ch, e, rc = EXIT_OK, prune = 0;
 	char *abs;
 
 	memset(&o, 0, sizeof(o));
 	memset(&res, 0, sizeof(res));
 	o.group_by = FORGET_GROUP_HOST | FORGET_GROUP_PATHS;
+	cli_prune_args_init(&pa);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		e = 0;
 		switch (ch) {
@@ -203,6 +210,11 @@ cmd_forget(struct cli *cl, int argc, char **argv)
 			break;
 		case O_DRY: o.dry_run = 1; break;
 		case O_NONE: o.keep_none = 1; break;
+		case O_PRUNE: prune = 1; break;
+		case O_MAXUNUSED:
+		case O_MAXREPACK:
+			rc = cli_prune_arg(cl, "forget", ch == O_MAXUNUSED ? 'u' : 'R', optarg, &pa);
+			break;
 		default: rc = cli_usage(cl, "forget", "unknown option"); break;
 		}
 		if (e != 0 && rc == EXIT_OK)
@@ -236,6 +248,14 @@ cmd_forget(struct cli *cl, int argc, char **argv)
 	if (e != 0) {
 		rc = cli_fail(cl, e, &c);
 		goto out;
+	}
+	if (prune && !o.dry_run) {
+		/* The forget lock goes; prune takes its own (same kind). */
+		repo_free(r);
+		r = NULL;
+		if (!cl->quiet && !cl->json)
+			putchar('\n');
+		rc = cli_run_prune(cl, &pa);
 	}
 out:
 	forget_result_release(&res);
@@ -333,4 +353,160 @@ cmd_unlock(struct cli *cl, int argc, char **argv)
 	rc = e ? cli_fail(cl, e, &c) : EXIT_OK;
 	repo_free(r);
 	return rc;
+}
+
+void
+cli_prune_args_init(struct prune_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_unused_pct = 5;
+}
+
+int
+cli_prune_arg(struct cli *cl, const char *cmd, int which, const char *arg, struct prune_opts *o)
+{
+	if (which == 'u' && prune_parse_limit(arg, &o->max_unused_pct, &o->max_unused_bytes) != 0)
+		return cli_usage(cl, cmd, "--max-unused takes a percentage from 0%% to 99%% or a "
+				 "size such as 500M or 2G");
+	if (which == 'R' && prune_parse_size(arg, &o->max_repack_bytes) != 0)
+		return cli_usage(cl, cmd, "--max-repack-size takes a size such as 500M or 2G");
+	return 0;
+}
+
+/* MAMORI_TEST_PRUNE_TRACE=FILE appends each step to FILE;
+ * MAMORI_TEST_PRUNE_KILL=N kills the process at step N (test suites). */
+struct prune_hook {
+	const char *trace;
+	long kill_at;
+	long n;
+};
+
+static void
+prune_step(void *arg, const char *what)
+{
+	struct prune_hook *h = arg;
+	FILE *f;
+
+	h->n++;
+	if (h->trace && (f = fopen(h->trace, "a")) != NULL) {
+		fprintf(f, "%ld %s\n", h->n, what);
+		fclose(f);
+	}
+	if (h->kill_at > 0 && h->n == h->kill_at)
+		raise(SIGKILL);
+}
+
+static void
+print_prune(const struct cli *cl, const struct prune_opts *o, const struct prune_result *p)
+{
+	char total[32], used[32], unused[32], freed[32], repacked[32], after[32];
+
+	if (cl->json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_kv_bool(&j, "dry_run", o->dry_run);
+		json_kv_uint(&j, "snapshots", p->snapshots);
+		json_kv_uint(&j, "new_snapshots", p->new_snapshots);
+		json_kv_uint(&j, "packs", p->packs);
+		json_kv_uint(&j, "blobs", p->blobs);
+		json_kv_uint(&j, "blobs_used", p->blobs_used);
+		json_kv_uint(&j, "bytes_total", p->bytes_total);
+		json_kv_uint(&j, "bytes_used", p->bytes_used);
+		json_kv_uint(&j, "bytes_unused", p->bytes_unused);
+		json_kv_uint(&j, "packs_deleted", p->packs_delete);
+		json_kv_uint(&j, "packs_repacked", p->packs_repack);
+		json_kv_uint(&j, "packs_kept", p->packs_keep);
+		json_kv_uint(&j, "packs_unindexed", p->packs_unindexed);
+		json_kv_uint(&j, "packs_rescued", p->packs_rescued);
+		json_kv_uint(&j, "bytes_freed", p->bytes_freed);
+		json_kv_uint(&j, "bytes_repacked", p->bytes_repacked);
+		json_kv_uint(&j, "bytes_unused_after", p->bytes_unused_after);
+		json_kv_uint(&j, "index_objects_removed", p->index_removed);
+		json_key(&j, "seconds");
+		json_double(&j, p->seconds);
+		json_key(&j, "seconds_exclusive");
+		json_double(&j, p->seconds_exclusive);
+		json_obj_end(&j);
+		fputc('\n', stdout);
+		return;
+	}
+	if (cl->quiet)
+		return;
+	fmt_bytes(p->bytes_total, total, sizeof(total));
+	fmt_bytes(p->bytes_used, used, sizeof(used));
+	fmt_bytes(p->bytes_unused, unused, sizeof(unused));
+	fmt_bytes(p->bytes_freed, freed, sizeof(freed));
+	fmt_bytes(p->bytes_repacked, repacked, sizeof(repacked));
+	fmt_bytes(p->bytes_unused_after, after, sizeof(after));
+	printf("%llu snapshots use %llu of %llu blobs: %s of %s in %llu packs used, %s unused\n",
+	       (unsigned long long)p->snapshots, (unsigned long long)p->blobs_used,
+	       (unsigned long long)p->blobs, used, total, (unsigned long long)p->packs, unused);
+	printf("%s %llu packs, repack %llu (%s copied), keep %llu; %llu unindexed leftovers; "
+	       "%s freed, %s unused left\n", o->dry_run ? "would delete" : "deleted",
+	       (unsigned long long)p->packs_delete, (unsigned long long)p->packs_repack, repacked,
+	       (unsigned long long)p->packs_keep, (unsigned long long)p->packs_unindexed, freed,
+	       after);
+	if (p->new_snapshots || p->packs_rescued)
+		printf("%llu snapshots appeared while pruning; %llu packs kept for them\n",
+		       (unsigned long long)p->new_snapshots, (unsigned long long)p->packs_rescued);
+	if (!o->dry_run)
+		printf("time: %.2f s, of which %.2f s with the repository locked exclusively\n",
+		       p->seconds, p->seconds_exclusive);
+}
+
+int
+cli_run_prune(struct cli *cl, struct prune_opts *o)
+{
+	struct prune_hook h = { getenv("MAMORI_TEST_PRUNE_TRACE"), 0, 0 };
+	const char *k = getenv("MAMORI_TEST_PRUNE_KILL");
+	struct prune_result res;
+	struct repo *r = NULL;
+	struct mm_ctx c = MM_CTX_INIT;
+	int e, rc;
+
+	if (k != NULL)
+		h.kill_at = strtol(k, NULL, 10);
+	o->lock_wait_ns = cl->lock_wait_ns;
+	o->step = prune_step;
+	o->step_arg = &h;
+	if ((rc = cli_open(cl, 1, 0, "prune", &r)) != 0)
+		return rc;
+	e = ops_prune(r, o, &res, &c);
+	if (e != 0) {
+		rc = cli_fail(cl, e, &c);
+		goto out;
+	}
+	print_prune(cl, o, &res);
+	rc = EXIT_OK;
+out:
+	repo_free(r);
+	return rc;
+}
+
+int
+cmd_prune(struct cli *cl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "max-unused", required_argument, NULL, 'u' },
+		{ "max-repack-size", required_argument, NULL, 'R' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct prune_opts o;
+	int ch, rc;
+
+	cli_prune_args_init(&o);
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'n')
+			o.dry_run = 1;
+		else if (ch == 'u' || ch == 'R') {
+			if ((rc = cli_prune_arg(cl, "prune", ch, optarg, &o)) != 0)
+				return rc;
+		} else
+			return cli_usage(cl, "prune", "unknown option");
+	}
+	if (optind != argc)
+		return cli_usage(cl, "prune", "takes no arguments");
+	return cli_run_prune(cl, &o);
 }

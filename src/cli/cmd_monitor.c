@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "monitor/monitor.h"
+#include "policy/policy.h"
 
 struct mon_cli {
 	const char *config;
@@ -21,7 +22,15 @@ struct mon_cli {
 	struct conf cf;
 	struct mon_config mc;
 	struct mon_env env;
+	int64_t now_ns;   /* MAMORI_NOW (tests): a fixed clock */
+	struct mon_policy_hooks hooks;
 };
+
+static int64_t
+fixed_clock(void *arg)
+{
+	return *(const int64_t *)arg;
+}
 
 static const char monitor_usage[] =
 	"usage: mamori monitor check [--config FILE] [--json | --nagios] [CHECK...]\n"
@@ -34,26 +43,41 @@ load(struct cli *cl, struct mon_cli *m)
 {
 	struct conf_schema s = CONF_SCHEMA_INIT;
 	struct mm_ctx c = MM_CTX_INIT;
+	const char *now;
 	int e;
 
 	if (m->config == NULL)
 		m->config = getenv("MAMORI_CONFIG");
 	if (m->config == NULL || m->config[0] == '\0')
 		m->config = "/etc/mamori/mamori.conf";
-	if ((e = cli_conf_schema(&s)) != 0)
+	if ((e = cli_conf_schema(&s)) != 0 || (e = conf_load(&s, m->config, &m->cf, &c)) != 0 ||
+	    (e = mon_config_from(&m->cf, &m->mc, &c)) != 0) {
+		if (m->nagios) {
+			/* A plugin always says one line, even when it cannot start. */
+			printf("MAMORI MONITOR UNKNOWN - %s\n", c.msg[0] ? c.msg : mm_strerror(e));
+			return 3;
+		}
 		return cli_fail(cl, e, &c);
-	if ((e = conf_load(&s, m->config, &m->cf, &c)) != 0)
-		return cli_fail(cl, e, &c);
-	if ((e = mon_config_from(&m->cf, &m->mc, &c)) != 0)
-		return cli_fail(cl, e, &c);
+	}
 	m->root = getenv("MAMORI_MONITOR_ROOT");
 	m->env.root = m->root ? m->root : "";
+	now = getenv("MAMORI_NOW");
+	if (now != NULL && now[0] != '\0') {
+		if (policy_parse_time(now, &m->now_ns) != 0)
+			return cli_usage(cl, "monitor", "MAMORI_NOW='%s': expected "
+					 "2026-12-01T10:00:00Z or @SECONDS (it is for tests only)", now);
+		m->env.clock.now_ns = fixed_clock;
+		m->env.clock.arg = &m->now_ns;
+	}
+	mon_policy_hooks_init(&m->hooks, m->config, m->root, &m->env.clock, getenv("MAMORI_PASSWORD"));
+	mon_policy_hooks_set(&m->hooks, &m->env);
 	return 0;
 }
 
 static void
 release(struct mon_cli *m)
 {
+	mon_policy_hooks_release(&m->hooks);
 	mon_config_release(&m->mc);
 	conf_release(&m->cf);
 }

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@
 
 static const char usage_text[] =
 	"usage: mamori [-r REPO] [--password-file FILE] [-o KEY=VALUE]... [--json] [-q]\n"
-	"              [--lock-wait D] COMMAND [ARGS]\n"
+	"              [--lock-wait D] [--state-dir DIR] COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  init                       create a repository\n"
@@ -26,17 +27,54 @@ static const char usage_text[] =
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
 	"                             restore a snapshot\n"
 	"  check [--read-data]        verify the repository\n"
+	"  copy --to REPO2 [--to-password-file F] [SNAPSHOT...]\n"
+	"                             copy snapshots to another repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
+	"  diff SNAPSHOT1 SNAPSHOT2   what changed between two snapshots\n"
+	"  find PATTERN... [--snapshot S]... [--path P] [--oldest T] [--newest T]\n"
+	"                             find files in snapshots\n"
+	"  dump SNAPSHOT PATH [--archive tar]\n"
+	"                             a file to stdout, or a folder as a tar stream\n"
+	"  stats [SNAPSHOT...] [--mode restore-size|raw|files-by-contents]\n"
+	"                             sizes of snapshots and of the repository\n"
+	"  tag [--add T]... [--remove T]... [--set T]... SNAPSHOT...\n"
+	"                             change the tags of snapshots\n"
+	"  run [DATASET...]           do what the policy says is due (backup, retention,\n"
+	"                             offsite copy, check)\n"
+	"  status [--json|--nagios]   each dataset against its RPO and RTO\n"
+	"  drill [DATASET...] [--target DIR] [--sample PERCENT]\n"
+	"                             restore drill: restore, verify, project the RTO\n"
+	"  plan [--format markdown|json]\n"
+	"                             the recovery runbook\n"
+	"  systemd print|install [--unit-dir DIR]\n"
+	"                             systemd units from the schedules\n"
+	"                             (policy commands take --config FILE, --state-dir DIR)\n"
 	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
+	"         [--prune [--max-unused P%|SIZE] [--max-repack-size SIZE]]\n"
 	"                             remove snapshots a retention policy does not keep\n"
+	"  prune [--max-unused P%|SIZE] [--max-repack-size SIZE] [--dry-run]\n"
+	"                             delete data no snapshot needs\n"
+	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
 	"  key list|add|remove ID|passwd\n"
 	"                             the keys (one per administrator)\n"
-	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
 	"  time check [SERVER[:PORT]]... [--nagios]\n"
 	"                             measure the clock against NTP servers\n"
 	"  time status                the kernel clock state and the time daemon\n"
 	"  time lint [FILE]           lint an ntp.conf or chrony.conf\n"
+	"  log show [--since T] [--user U]\n"
+	"                             the ledger of what mamori did\n"
+	"  log verify [--repo R] [--checkpoint FILE]... [--pubkey FILE]\n"
+	"                             prove the ledger untouched (exit 2: tampered)\n"
+	"  log note TEXT              record a manual action\n"
+	"  log checkpoint [--repo R]  sign a checkpoint (kept in R too)\n"
+	"  log export DIR             records, checkpoints and public key for auditors\n"
+	"  incident open --title T [--severity 1-4] [--scope S] [--rto D] [--dataset N]...\n"
+	"  incident note|action ID TEXT, incident recover ID, incident resolve ID\n"
+	"           --cause C --prevention P, incident list [--open], incident show ID\n"
+	"                             incident records, kept in the ledger\n"
+	"  report [--output FILE.html] [--lang ja|en] [--repo R]...\n"
+	"                             the continuity report, one self-contained page\n"
 	"  monitor check|run|metrics|accept\n"
 	"                             watch the host, its services and backups (docs/monitoring.md)\n"
 	"  version                    print the version\n"
@@ -46,7 +84,9 @@ static const char usage_text[] =
 	"sftp.timeout=SECONDS, sftp.connections=N tune SFTP.\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
 	"MAMORI_PASSWORD, MAMORI_PASSWORD_FILE, --password-file, or a prompt on a\n"
-	"terminal. 'latest' names the newest snapshot. See docs/cli.md.\n";
+	"terminal. 'latest' names the newest snapshot. The ledger lives in the state\n"
+	"directory (--state-dir, MAMORI_STATE_DIR, default /var/lib/mamori).\n"
+	"See docs/cli.md.\n";
 
 int
 cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
@@ -54,6 +94,7 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	const char *msg = c && c->msg[0] ? c->msg : mm_strerror(code);
 
 	fprintf(stderr, "%s: %s\n", cl->prog, msg);
+	cli_set_result(cl, "%s", msg);
 	switch (code) {
 	case MM_ENOREPO: return EXIT_NOREPO;
 	case MM_ELOCKED: return EXIT_LOCKED;
@@ -75,6 +116,11 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	case MM_EREMOTE:
 	case MM_EPROTOCOL: return EXIT_REMOTE;
 	case MM_EKEYSDIFFER: return EXIT_COPY_KEYS;
+	case MM_ESIGNATURE: return EXIT_SIGNATURE;
+	case MM_ESKEW: return EXIT_SKEW;
+	case MM_ENOBUCKET: return EXIT_NOBUCKET;
+	case MM_ETLS: return EXIT_TLS;
+	case MM_EREMOTEFULL: return EXIT_REMOTE_FULL;
 	default: return EXIT_FATAL;
 	}
 }
@@ -99,8 +145,10 @@ read_password_file(const char *path, char **out, struct mm_ctx *c)
 	int e;
 
 	b.secret = 1;
-	if ((e = file_read_all(path, 4096, &b, c)) != 0)
+	if ((e = file_read_all(path, 4096, &b, c)) != 0) {
+		buf_release(&b); /* wipes what was read of a file too long */
 		return mm_prefix(c, e, "password file");
+	}
 	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.len--;
 	if (b.len == 0 || memchr(b.data, '\0', b.len) != NULL) {
@@ -180,41 +228,6 @@ cli_password(struct cli *cl, int confirm, struct mm_ctx *c)
 }
 
 int
-cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
-{
-	char *again = NULL;
-	int e;
-
-	(void)cl;
-	if (file == NULL)
-		file = getenv("MAMORI_NEW_PASSWORD_FILE");
-	if (file != NULL && file[0] != '\0') {
-		if ((e = read_password_file(file, out, c)) != 0)
-			return mm_prefix(c, e, "new password");
-		return 0;
-	}
-	if ((e = prompt_tty("enter the new key's password: ", out, c)) != 0) {
-		if (e == MM_EINVAL && strstr(c->msg, "no password") != NULL)
-			mm_fail(c, e, "no new password: set MAMORI_NEW_PASSWORD_FILE or "
-				"--new-password-file, or run on a terminal");
-		return e;
-	}
-	if ((e = prompt_tty("enter the new password again: ", &again, c)) == 0 &&
-	    strcmp(again, *out) != 0)
-		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
-	if (again != NULL) {
-		mm_wipe(again, strlen(again));
-		free(again);
-	}
-	if (e != 0) {
-		mm_wipe(*out, strlen(*out));
-		free(*out);
-		*out = NULL;
-	}
-	return e;
-}
-
-int
 cli_parse_wait(const char *s, int64_t *ns)
 {
 	int64_t total = 0;
@@ -263,17 +276,49 @@ test_pause(const char *path)
 }
 
 int
-cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
+cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
+{
+	char *again = NULL;
+	int e;
+
+	(void)cl;
+	if (file == NULL)
+		file = getenv("MAMORI_NEW_PASSWORD_FILE");
+	if (file != NULL && file[0] != '\0') {
+		if ((e = read_password_file(file, out, c)) != 0)
+			return mm_prefix(c, e, "new password");
+		return 0;
+	}
+	if ((e = prompt_tty("enter the new key's password: ", out, c)) != 0) {
+		if (e == MM_EINVAL && strstr(c->msg, "no password") != NULL)
+			mm_fail(c, e, "no new password: set MAMORI_NEW_PASSWORD_FILE or "
+				"--new-password-file, or run on a terminal");
+		return e;
+	}
+	if ((e = prompt_tty("enter the new password again: ", &again, c)) == 0 &&
+	    strcmp(again, *out) != 0)
+		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
+	if (again != NULL) {
+		mm_wipe(again, strlen(again));
+		free(again);
+	}
+	if (e != 0) {
+		mm_wipe(*out, strlen(*out));
+		free(*out);
+		*out = NULL;
+	}
+	return e;
+}
+
+int
+cli_open_at(struct cli *cl, const char *location, const char *password, int lock, int exclusive,
+	    const char *command, struct repo **out)
 {
 	struct mm_ctx c = MM_CTX_INIT;
 	struct repo *r = NULL;
 	int e;
 
-	if (cl->repo == NULL)
-		return cli_usage(cl, NULL, "no repository given: use -r REPO or set MAMORI_REPOSITORY");
-	if ((e = cli_password(cl, 0, &c)) != 0)
-		return cli_fail(cl, e, &c);
-	if ((e = repo_open(cl->repo, cl->password, &r, &c)) != 0)
+	if ((e = repo_open(location, password, &r, &c)) != 0)
 		return cli_fail(cl, e, &c);
 	if ((lock && (e = repo_lock_wait(r, exclusive, command, cl->lock_wait_ns, &c)) != 0) ||
 	    (e = repo_load_index(r, &c)) != 0) {
@@ -284,6 +329,42 @@ cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct re
 		test_pause(getenv("MAMORI_TEST_LOCK_PAUSE"));
 	*out = r;
 	return 0;
+}
+
+int
+cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
+{
+	struct mm_ctx c = MM_CTX_INIT;
+	int e;
+
+	if (cl->repo == NULL)
+		return cli_usage(cl, NULL, "no repository given: use -r REPO or set MAMORI_REPOSITORY");
+	if ((e = cli_password(cl, 0, &c)) != 0)
+		return cli_fail(cl, e, &c);
+	return cli_open_at(cl, cl->repo, cl->password, lock, exclusive, command, out);
+}
+
+int
+cli_password_other(const char *file, const char *env_file, const char *location, char **out,
+		   struct mm_ctx *c)
+{
+	char prompt[512];
+
+	if (file == NULL)
+		file = getenv(env_file);
+	if (file != NULL && file[0] != '\0')
+		return read_password_file(file, out, c);
+	snprintf(prompt, sizeof(prompt), "enter password for repository %s: ", location);
+	return prompt_tty(prompt, out, c);
+}
+
+void
+cli_password_free(char *pw)
+{
+	if (pw == NULL)
+		return;
+	mm_wipe(pw, strlen(pw));
+	free(pw);
 }
 
 static void
@@ -307,10 +388,25 @@ static const struct {
 	{ "restore", cmd_restore },
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
+	{ "run", cmd_run },
+	{ "status", cmd_status },
+	{ "drill", cmd_drill },
+	{ "plan", cmd_plan },
+	{ "systemd", cmd_systemd },
 	{ "forget", cmd_forget },
 	{ "key", cmd_key },
+	{ "diff", cmd_diff },
+	{ "find", cmd_find },
+	{ "dump", cmd_dump },
+	{ "stats", cmd_stats },
+	{ "tag", cmd_tag },
 	{ "unlock", cmd_unlock },
 	{ "time", cmd_time },
+	{ "prune", cmd_prune },
+	{ "copy", cmd_copy },
+	{ "log", cmd_log },
+	{ "incident", cmd_incident },
+	{ "report", cmd_report },
 	{ "monitor", cmd_monitor },
 };
 
@@ -327,16 +423,27 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "lock-wait", required_argument, NULL, 'w' },
 		{ "option", required_argument, NULL, 'o' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static char result[CLI_RESULT_MAX];
 	struct mm_ctx oc = MM_CTX_INIT;
 	struct cli cl;
 	int ch, rc;
 
 	memset(&cl, 0, sizeof(cl));
 	cl.prog = "mamori";
+	/* The password and the keys are in memory: never in a core file. */
+	{
+		const struct rlimit none = { 0, 0 };
+		(void)setrlimit(RLIMIT_CORE, &none);
+	}
 	cl.repo = getenv("MAMORI_REPOSITORY");
 	cl.password_file = getenv("MAMORI_PASSWORD_FILE");
+	cl.state_dir = getenv("MAMORI_STATE_DIR");
+	if (cl.state_dir == NULL || cl.state_dir[0] == '\0')
+		cl.state_dir = "/var/lib/mamori";
+	cl.result = result;
 	while ((ch = getopt_long(argc, argv, "+r:p:o:jqvhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': cl.repo = optarg; break;
@@ -346,6 +453,7 @@ main(int argc, char **argv)
 				return cli_usage(&cl, NULL, "%s", oc.msg);
 			}
 			break;
+		case 'S': cl.state_dir = optarg; break;
 		case 'p': cl.password_file = optarg; break;
 		case 'j': cl.json = 1; break;
 		case 'q': cl.quiet = 1; break;
@@ -379,6 +487,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[0], commands[i].name) == 0) {
 			optind = 0; /* 0: glibc re-initialises its scan (1 would keep "+" mode) */
 			rc = commands[i].fn(&cl, argc, argv);
+			rc = cli_ledger_after(&cl, argc, argv, rc);
 			cli_release(&cl);
 			backend_options_clear();
 			return rc;

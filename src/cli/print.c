@@ -130,6 +130,18 @@ cli_json_snapshot(struct json *j, const struct snapshot *s)
 	if (s->has_parent)
 		json_id(j, "parent", &s->parent);
 	json_id(j, "tree", &s->tree);
+	if (s->has_original)
+		json_id(j, "original", &s->original);
+	if (s->has_origin) {
+		struct mm_id repo;
+
+		memcpy(repo.b, s->origin_repo, sizeof(repo.b));
+		json_key(j, "copied_from");
+		json_obj_begin(j);
+		json_id(j, "repository", &repo);
+		json_id(j, "snapshot", &s->origin);
+		json_obj_end(j);
+	}
 	json_kv_str(j, "program", s->program);
 	json_key(j, "summary");
 	json_obj_begin(j);
@@ -149,8 +161,8 @@ cli_json_snapshot(struct json *j, const struct snapshot *s)
 	json_obj_end(j);
 }
 
-static const char *
-type_name(uint8_t t)
+const char *
+cli_type_name(uint8_t t)
 {
 	static const char *names[] = { "?", "file", "dir", "symlink", "fifo", "chardev",
 				       "blockdev", "socket" };
@@ -167,7 +179,7 @@ cli_json_node(struct json *j, const char *path, const struct node *n)
 		json_kv_str(j, "path", path);
 	json_key(j, "name");
 	json_strn(j, (const char *)n->name, n->name_len);
-	json_kv_str(j, "type", type_name(n->type));
+	json_kv_str(j, "type", cli_type_name(n->type));
 	json_kv_uint(j, "mode", n->mode & 07777);
 	json_kv_uint(j, "uid", n->uid);
 	json_kv_uint(j, "gid", n->gid);

@@ -3,10 +3,14 @@
  * and SHA-NI code paths itself when the CPU has them.
  */
 #include <argon2.h>
+#include <openssl/bio.h>
+#include <openssl/buffer.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
@@ -262,4 +266,185 @@ int
 crypto_memcmp(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) != 0;
+}
+
+/* ---- Ed25519 signatures (RFC 8032) ------------------------------------------ */
+
+struct mm_sigkey {
+	EVP_PKEY *pk;
+	int priv;
+};
+
+int
+crypto_sig_generate(struct buf *pem)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	BIO *bio = NULL;
+	BUF_MEM *mem = NULL;
+	int r = MM_ECRYPTO;
+
+	if (pk == NULL || (bio = BIO_new(BIO_s_secmem())) == NULL ||
+	    PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    BIO_get_mem_ptr(bio, &mem) != 1 || mem == NULL)
+		goto out;
+	pem->secret = 1;
+	r = buf_append(pem, mem->data, mem->length);
+out:
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
+	return r;
+}
+
+int
+crypto_sig_load(const uint8_t *pem, size_t n, struct mm_sigkey **out)
+{
+	struct mm_sigkey *k = NULL;
+	BIO *bio = NULL;
+	EVP_PKEY *pk = NULL;
+	int priv = 1, r = MM_ECRYPTO;
+
+	if (n > INT32_MAX)
+		return MM_ELIMIT;
+	if ((bio = BIO_new_mem_buf(pem, (int)n)) == NULL)
+		goto out;
+	if ((pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
+		ERR_clear_error();
+		priv = 0;
+		BIO_free(bio);
+		if ((bio = BIO_new_mem_buf(pem, (int)n)) == NULL)
+			goto out;
+		pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+		ERR_clear_error();
+	}
+	if (pk == NULL || EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519) {
+		r = MM_EINVAL; /* not an Ed25519 key in PEM */
+		goto out;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		r = MM_ENOMEM;
+		goto out;
+	}
+	k->pk = pk;
+	k->priv = priv;
+	pk = NULL;
+	*out = k;
+	r = 0;
+out:
+	EVP_PKEY_free(pk);
+	BIO_free(bio);
+	return r;
+}
+
+void
+crypto_sig_free(struct mm_sigkey *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pk);
+	free(k);
+}
+
+int
+crypto_sig_has_private(const struct mm_sigkey *k)
+{
+	return k->priv;
+}
+
+int
+crypto_sig_public(const struct mm_sigkey *k, uint8_t pub[MM_SIG_PUB_LEN])
+{
+	size_t len = MM_SIG_PUB_LEN;
+
+	if (EVP_PKEY_get_raw_public_key(k->pk, pub, &len) != 1 || len != MM_SIG_PUB_LEN)
+		return MM_ECRYPTO;
+	return 0;
+}
+
+int
+crypto_sig_public_pem(const struct mm_sigkey *k, struct buf *out)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	BUF_MEM *mem = NULL;
+	int r = MM_ECRYPTO;
+
+	if (bio != NULL && PEM_write_bio_PUBKEY(bio, k->pk) == 1 &&
+	    BIO_get_mem_ptr(bio, &mem) == 1 && mem != NULL)
+		r = buf_append(out, mem->data, mem->length);
+	BIO_free(bio);
+	return r;
+}
+
+int
+crypto_sig_sign(const struct mm_sigkey *k, const void *msg, size_t n, uint8_t sig[MM_SIG_LEN])
+{
+	EVP_MD_CTX *md;
+	size_t len = MM_SIG_LEN;
+	int r = MM_ECRYPTO;
+
+	if (!k->priv)
+		return MM_EINVAL;
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return MM_ENOMEM;
+	if (EVP_DigestSignInit(md, NULL, NULL, NULL, k->pk) == 1 &&
+	    EVP_DigestSign(md, sig, &len, msg, n) == 1 && len == MM_SIG_LEN)
+		r = 0;
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
+int
+crypto_sig_verify(const uint8_t pub[MM_SIG_PUB_LEN], const void *msg, size_t n,
+		  const uint8_t sig[MM_SIG_LEN])
+{
+	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, MM_SIG_PUB_LEN);
+	EVP_MD_CTX *md = NULL;
+	int r = MM_ESIG;
+
+	if (pk == NULL)
+		return MM_ESIG;
+	if ((md = EVP_MD_CTX_new()) != NULL && EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) == 1 &&
+	    EVP_DigestVerify(md, sig, MM_SIG_LEN, msg, n) == 1)
+		r = 0;
+	ERR_clear_error();
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pk);
+	return r;
+}
+
+/* ---- base64 (RFC 4648, with padding) ------------------------------------------------ */
+
+int
+crypto_base64_encode(const void *p, size_t n, struct buf *out)
+{
+	size_t need = 4 * ((n + 2) / 3) + 1;
+	int e, len;
+
+	if (n > INT32_MAX / 2)
+		return MM_ELIMIT;
+	if ((e = buf_reserve(out, need)) != 0)
+		return e;
+	len = EVP_EncodeBlock(out->data + out->len, p, (int)n);
+	out->len += (size_t)len;
+	return 0;
+}
+
+int
+crypto_base64_decode(const char *s, size_t n, uint8_t *out, size_t want)
+{
+	uint8_t tmp[3 * 64];
+	size_t pad = 0;
+	int len;
+
+	/* Exactly the encoding of want bytes: no whitespace, canonical padding. */
+	if (want == 0 || want > 2 * 64 || n != 4 * ((want + 2) / 3))
+		return MM_EINVAL;
+	while (pad < 2 && n > pad && s[n - 1 - pad] == '=')
+		pad++;
+	if (pad != (3 - want % 3) % 3)
+		return MM_EINVAL;
+	len = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
+	if (len < 0 || (size_t)len != want + pad)
+		return MM_EINVAL;
+	memcpy(out, tmp, want);
+	return 0;
 }

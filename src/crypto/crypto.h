@@ -1,7 +1,7 @@
 /*
  * crypto: every call into OpenSSL libcrypto and libargon2 lives here.
  * AES-256-GCM (fresh random 96-bit nonce each time), HMAC-SHA-256 keyed IDs,
- * SHA-256, HKDF-SHA-256, Argon2id for passwords. Secrets are wiped after use.
+ * SHA-256, HKDF-SHA-256, Argon2id for passwords, Ed25519 signatures. Secrets are wiped after use.
  */
 #ifndef MAMORI_CRYPTO_H
 #define MAMORI_CRYPTO_H
@@ -90,5 +90,30 @@ int crypto_kdf(const struct kdf_params *p, const char *password, size_t pw_len,
 
 /* Constant-time comparison, 0 if equal. */
 int crypto_memcmp(const void *a, const void *b, size_t n);
+
+/* Ed25519 signatures (RFC 8032), used by the ledger's checkpoints. */
+#define MM_SIG_PUB_LEN 32
+#define MM_SIG_LEN 64
+struct mm_sigkey;
+/* A fresh key as PEM (PKCS #8); the buffer is marked secret. */
+int crypto_sig_generate(struct buf *pem) MM_MUST_CHECK;
+/* A private key (PKCS #8) or a public key (SubjectPublicKeyInfo) in PEM;
+ * MM_EINVAL when the bytes hold no Ed25519 key. */
+int crypto_sig_load(const uint8_t *pem, size_t n, struct mm_sigkey **out) MM_MUST_CHECK;
+void crypto_sig_free(struct mm_sigkey *k);
+int crypto_sig_has_private(const struct mm_sigkey *k);
+int crypto_sig_public(const struct mm_sigkey *k, uint8_t pub[MM_SIG_PUB_LEN]) MM_MUST_CHECK;
+int crypto_sig_public_pem(const struct mm_sigkey *k, struct buf *out) MM_MUST_CHECK;
+/* MM_EINVAL when k holds only a public key. */
+int crypto_sig_sign(const struct mm_sigkey *k, const void *msg, size_t n,
+		    uint8_t sig[MM_SIG_LEN]) MM_MUST_CHECK;
+/* 0 when sig is pub's signature of msg, else MM_ESIG. */
+int crypto_sig_verify(const uint8_t pub[MM_SIG_PUB_LEN], const void *msg, size_t n,
+		      const uint8_t sig[MM_SIG_LEN]) MM_MUST_CHECK;
+
+/* Base64 with padding (RFC 4648 section 4), appended without a NUL. */
+int crypto_base64_encode(const void *p, size_t n, struct buf *out) MM_MUST_CHECK;
+/* Decode exactly the canonical encoding of want bytes (at most 128). */
+int crypto_base64_decode(const char *s, size_t n, uint8_t *out, size_t want) MM_MUST_CHECK;
 
 #endif

@@ -26,6 +26,8 @@ static const struct conf_key check_keys[] = {
 	{ "process", CONF_STRING, 0, 0, 0, NULL, "a process name as in /proc/PID/comm" },
 	{ "array", CONF_STRING, 0, 0, 0, NULL, "an md array such as md0, or all" },
 	{ "files", CONF_LIST, 0, 0, 0, NULL, "a list of files" },
+	{ "dataset", CONF_STRING, 0, 0, 0, NULL, "a dataset of the policy (none: all)" },
+	{ "server", CONF_STRING, 0, 0, 0, NULL, "NTP servers HOST[:PORT] to measure against" },
 	{ "expect-status", CONF_INT, 0, 100, 599, NULL, "an HTTP status such as 200" },
 	{ "timeout", CONF_DURATION, 0, 0, 0, NULL, "a duration such as 5s" },
 	{ "warn", CONF_STRING, 0, 0, 0, NULL, "a threshold such as 80% or 10G" },
@@ -189,6 +191,9 @@ default_thresholds(struct mon_check *k)
 	} else if (strcmp(t, "memory") == 0 && !k->warn.set && !k->crit.set) {
 		k->warn = (struct mon_threshold){ 1, 1, 90 };
 		k->crit = (struct mon_threshold){ 1, 1, 95 };
+	} else if (strcmp(t, "time") == 0 && !k->warn.set && !k->crit.set) {
+		k->warn = (struct mon_threshold){ 1, 0, 0.1 };  /* seconds */
+		k->crit = (struct mon_threshold){ 1, 0, 1.0 };
 	} else if (strcmp(t, "network") == 0 && !k->warn.set && !k->crit.set) {
 		k->warn = (struct mon_threshold){ 1, 0, 1 }; /* any error or drop */
 	}
@@ -200,7 +205,7 @@ check_from(const struct conf *cf, const struct conf_section *sec, struct mon_che
 {
 	const struct conf_value *type = conf_get(sec, "type"), *v;
 	static const char *const targets[] = { "path", "interface", "address", "url", "unit",
-					       "process", "array" };
+					       "process", "array", "dataset", "server" };
 	int e;
 
 	if ((k->probe = mon_probe_find(type->raw)) == NULL)
@@ -218,7 +223,8 @@ check_from(const struct conf *cf, const struct conf_section *sec, struct mon_che
 		if ((k->target = strdup(v->raw)) == NULL)
 			return mm_fail(c, MM_ENOMEM, "out of memory");
 	}
-	if (k->probe->target_key && k->target == NULL && strcmp(k->probe->type, "raid") != 0)
+	if (k->probe->target_key && k->target == NULL && strcmp(k->probe->type, "raid") != 0 &&
+	    strcmp(k->probe->type, "backups") != 0 && strcmp(k->probe->type, "time") != 0)
 		return bad(cf, sec->line, c, "[check %s] needs %s", sec->name, k->probe->target_key);
 	if (strcmp(k->probe->type, "disk") == 0 && k->target[0] != '/')
 		return bad(cf, conf_get(sec, "path")->line, c, "path: '%s' is not an absolute path",

@@ -44,9 +44,19 @@ static const struct family families[] = {
 	{ "mamori_http_status", "gauge", "HTTP status of the last request (0: no answer)." },
 	{ "mamori_http_duration_seconds", "gauge", "Time of the whole request." },
 	{ "mamori_service_active", "gauge", "1 when the systemd unit is active." },
-	{ "mamori_process_count", "gauge", "Processes running with that name." },
+	{ "mamori_processes", "gauge", "Processes running with that name." },
 	{ "mamori_md_arrays", "gauge", "md RAID arrays looked at." },
 	{ "mamori_watched_files_changed", "gauge", "Watched files that differ from their baseline." },
+	{ "mamori_backup_state", "gauge", "The policy's verdict for the dataset: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN." },
+	{ "mamori_backup_age_seconds", "gauge", "Age of the dataset's newest snapshot." },
+	{ "mamori_backup_rpo_seconds", "gauge", "The dataset's recovery point objective." },
+	{ "mamori_backup_check_ok", "gauge", "1 when the last check of the dataset's repository passed." },
+	{ "mamori_backup_drill_ok", "gauge", "1 when the last restore drill of the dataset passed." },
+	{ "mamori_backup_drill_restore_seconds", "gauge", "Projected time to restore the whole dataset, from its last drill." },
+	{ "mamori_time_synchronised", "gauge", "1 when the kernel clock is synchronised." },
+	{ "mamori_time_offset_seconds", "gauge", "The kernel's estimate of the clock offset." },
+	{ "mamori_time_max_error_seconds", "gauge", "The kernel's maximum error of the clock." },
+	{ "mamori_time_server_offset_seconds", "gauge", "Combined offset of the servers measured (positive: this clock is behind)." },
 };
 
 static const struct family *
@@ -139,7 +149,7 @@ mon_nagios_write(const struct mon_cycle *cy, FILE *f)
 		if (cy->runs[i].raw != MON_OK)
 			bad++;
 	if (bad == 0)
-		fprintf(f, "%zu checks OK", cy->n);
+		fprintf(f, "%zu check%s OK", cy->n, cy->n == 1 ? "" : "s");
 	for (size_t i = 0, shown = 0; i < cy->n; i++) {
 		const struct mon_checkrun *cr = &cy->runs[i];
 		if (cr->raw == MON_OK)
@@ -147,14 +157,14 @@ mon_nagios_write(const struct mon_cycle *cy, FILE *f)
 		fprintf(f, "%s%s %s: %s", shown++ ? "; " : "", cr->check->name,
 			mon_state_name(cr->raw), cr->res.message);
 	}
-	fputs(" |", f);
-	for (size_t i = 0; i < cy->n; i++) {
+	/* No "|" without perfdata (monitoring-plugins guidelines). */
+	for (size_t i = 0, shown = 0; i < cy->n; i++) {
 		const struct mon_checkrun *cr = &cy->runs[i];
 		const struct mon_check *k = cr->check;
 		int pct = mon_shows_percent(k, &cr->res);
 		if (!cr->res.judged)
 			continue;
-		fputc(' ', f);
+		fputs(shown++ ? " " : " | ", f);
 		perf_label(f, k->name);
 		if (pct)
 			fprintf(f, "=%.2f%%;", cr->res.pct);

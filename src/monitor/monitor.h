@@ -28,8 +28,46 @@ struct mon_fs {
 	uint64_t files, ffree;          /* inodes */
 	int readonly;
 };
+/* What the backups and time probes read. The monitor does not judge
+ * backups or clocks itself: the caller hands in the policy module's status
+ * and the time-sync module's diagnosis through these hooks (the CLI wires
+ * them), so each rule lives in one place. */
+struct mon_backup_reading {
+	char dataset[128];
+	enum mon_state state;   /* the policy's verdict for the dataset */
+	char reason[1300];      /* its worst finding, in words */
+	int have_snapshot;
+	int64_t age_s, rpo_s, rto_s; /* rto 0: none */
+	int have_check, check_ok;
+	int64_t check_age_s;
+	int have_drill, drill_ok;
+	int64_t drill_age_s;
+	double drill_seconds;   /* projected restore of the whole dataset */
+};
+struct mon_time_reading {
+	int synchronised;       /* the kernel says so (adjtimex) */
+	double offset;          /* kernel's offset estimate, seconds */
+	double est_error, max_error;
+	char daemons[64];       /* "chronyd", "" when none runs */
+	int nservers;           /* servers measured (0: none asked) */
+	int have_server_offset;
+	double server_offset;   /* combined offset of the servers, seconds (+: we are behind) */
+	char detail[768];       /* the diagnosis of the servers that failed, "" if none */
+};
+struct mon_hooks {
+	/* Every dataset of the policy (dataset NULL) or the one named: *out is
+	 * a new array of *n readings the caller frees. */
+	int (*backups)(void *arg, const char *dataset, struct mon_backup_reading **out, size_t *n,
+		       struct mm_ctx *c);
+	/* The kernel clock's state, and servers measured when servers is not
+	 * NULL ("HOST[:PORT] ..."). */
+	int (*clock)(void *arg, const char *servers, double timeout_s, struct mon_time_reading *out,
+		     struct mm_ctx *c);
+	void *arg;
+};
 struct mon_env {
 	const char *root; /* prefix of /proc, /sys, /etc paths: "" for the live system */
+	struct mon_hooks hooks; /* backups and time (NULL: those checks are UNKNOWN) */
 	/* statvfs of path; NULL: the real one. Returns 0 or -errno. */
 	int (*statfs)(void *arg, const char *path, struct mon_fs *out);
 	struct mm_clock clock;

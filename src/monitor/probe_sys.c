@@ -611,7 +611,7 @@ probe_process(const struct mon_check *k, const struct mon_env *env, struct mon_m
 			 count == 1 ? "" : "es", k->target);
 	}
 	mon_label(lab, sizeof(lab), k->name, "process", k->target);
-	if ((e = mon_metric_add(out, "mamori_process_count", lab, count)) != 0)
+	if ((e = mon_metric_add(out, "mamori_processes", lab, count)) != 0)
 		return mm_fail(c, e, "out of memory");
 	(void)memo;
 	return 0;

@@ -96,9 +96,129 @@ typedef int (*ops_walk_fn)(void *arg, const char *path, const struct node *n);
 int ops_walk(struct repo *r, const struct snapshot *s, const char *start, ops_walk_fn fn,
 	     void *arg, struct mm_ctx *c) MM_MUST_CHECK;
 
+/* ---- diff ------------------------------------------------------------ */
+enum diff_kind {
+	DIFF_ADDED = 1,    /* only in the second snapshot */
+	DIFF_REMOVED,      /* only in the first */
+	DIFF_MODIFIED,     /* content differs (file data, symlink target, device number) */
+	DIFF_METADATA,     /* same content; only metadata differs */
+	DIFF_TYPE,         /* a file became a folder, a link, ... */
+};
+/* What metadata differs (also set on DIFF_MODIFIED). */
+#define DIFF_M_MODE 0x1u   /* permission bits */
+#define DIFF_M_OWNER 0x2u  /* uid, gid, user or group name */
+#define DIFF_M_MTIME 0x4u  /* modification time */
+#define DIFF_M_XATTRS 0x8u /* extended attributes */
+struct diff_entry {
+	enum diff_kind kind;
+	const char *path;     /* "/a/b" within the snapshots */
+	const struct node *a; /* in the first snapshot (NULL when added) */
+	const struct node *b; /* in the second (NULL when removed) */
+	unsigned meta;        /* DIFF_M_* */
+};
+/* Return non-zero to stop. */
+typedef int (*ops_diff_fn)(void *arg, const struct diff_entry *d);
+struct diff_stats {
+	uint64_t added, removed, modified, metadata, type_changed;
+	uint64_t bytes_added;   /* sizes of added files (and of new files in type changes) */
+	uint64_t bytes_removed; /* sizes of removed files (and of old files in type changes) */
+	uint64_t trees_loaded;  /* trees read: equal subtrees are skipped, not read */
+};
+/*
+ * Compare two snapshots: both trees are walked together in name order and
+ * a subtree whose tree ID is the same on both sides is skipped without
+ * being read. Entries below an added (removed) folder are reported as
+ * added (removed) one by one, parents first.
+ */
+int ops_diff(struct repo *r, const struct snapshot *a, const struct snapshot *b,
+	     ops_diff_fn fn, void *arg, struct diff_stats *st, struct mm_ctx *c) MM_MUST_CHECK;
+
+/* ---- find ------------------------------------------------------------ */
+struct find_opts {
+	const char *const *patterns; /* fnmatch: on the name, or on the path when it holds '/' */
+	size_t npatterns;
+	const char *path;   /* only below this path (NULL: everywhere) */
+	int64_t oldest_ns;  /* only entries modified at or after (0: no bound) */
+	int64_t newest_ns;  /* only entries modified at or before (0: no bound) */
+};
+typedef int (*ops_find_fn)(void *arg, const char *path, const struct node *n);
+/* Matching entries of one snapshot, parents first. MM_ENOPATH when
+ * o->path is not in it. */
+int ops_find(struct repo *r, const struct snapshot *s, const struct find_opts *o,
+	     ops_find_fn fn, void *arg, struct mm_ctx *c) MM_MUST_CHECK;
+/* Does this path (and its last component, name) match the pattern? */
+int ops_find_match(const char *pattern, const char *path, const uint8_t *name, size_t len);
+
+/* ---- dump ------------------------------------------------------------- */
+/* Where dumped bytes go; return 0, or an MM_E* code (with c set) to stop. */
+typedef int (*ops_out_fn)(void *arg, const void *p, size_t n, struct mm_ctx *c);
+/* The node at path ("/" or an absolute path in the snapshot) into *out
+ * (owned by the caller: node_release). MM_ENOPATH if absent. */
+int ops_lookup(struct repo *r, const struct snapshot *s, const char *path, struct node *out,
+	       struct mm_ctx *c) MM_MUST_CHECK;
+/* A file's content, one blob at a time (never the whole file in memory). */
+int ops_dump_file(struct repo *r, const struct node *n, ops_out_fn out, void *arg,
+		  struct mm_ctx *c) MM_MUST_CHECK;
+struct dump_result {
+	uint64_t entries, bytes;
+	uint64_t skipped; /* sockets: a tar archive cannot hold them (named via warn) */
+};
+/* The subtree at path as a pax tar stream (libarchive): long names, owners,
+ * nanosecond times, xattrs, symlinks, hard links, devices and FIFOs.
+ * Member names are snapshot paths without the leading '/'. */
+int ops_dump_tar(struct repo *r, const struct snapshot *s, const char *path, ops_out_fn out,
+		 void *arg, const struct ops_report *rep, struct dump_result *res,
+		 struct mm_ctx *c) MM_MUST_CHECK;
+
+/* ---- stats ------------------------------------------------------------ */
+enum stats_mode {
+	STATS_RESTORE_SIZE = 0, /* what a restore would write */
+	STATS_RAW,              /* the blobs the snapshots reference, as stored */
+	STATS_FILES_BY_CONTENTS, /* files counted once per distinct content */
+};
+struct stats_result {
+	uint64_t snapshots;
+	/* restore-size (every mode): entries over all the snapshots, a file
+	 * in two snapshots counted twice; hard links once per path. */
+	uint64_t files, dirs, others;
+	uint64_t restore_bytes;   /* sum of the files' sizes */
+	/* files-by-contents: distinct contents and their sizes. */
+	uint64_t unique_files, unique_bytes;
+	/* raw: distinct blobs referenced, the packs holding them, their
+	 * stored (compressed, encrypted) and plaintext sizes. */
+	uint64_t blobs, data_blobs, tree_blobs, packs;
+	uint64_t stored_bytes, uncompressed_bytes;
+	uint64_t data_uncompressed_bytes; /* of the data blobs alone */
+	uint64_t trees_read; /* distinct trees: a shared subtree is read once */
+};
+/* Statistics over the snapshots v[0..n). A subtree shared by several
+ * snapshots (or folders) is read once. */
+int ops_stats(struct repo *r, const struct snapshot *v, size_t n, enum stats_mode m,
+	      struct stats_result *res, struct mm_ctx *c) MM_MUST_CHECK;
+
+/* ---- tag ---------------------------------------------------------------- */
+struct tag_opts {
+	const char *const *add, *const *remove, *const *set;
+	size_t nadd, nremove, nset;
+	int set_given; /* --set was given (an empty set clears every tag) */
+};
+/*
+ * Rewrite the snapshot with its new tag set: the new object is written
+ * durably, then the old one removed; the new one records the first ID of
+ * its history in `original`. When the tag set stays the same nothing is
+ * written and out is a copy of s (same ID). out gets the new snapshot.
+ */
+int ops_tag(struct repo *r, const struct snapshot *s, const struct tag_opts *o,
+	    struct snapshot *out, struct mm_ctx *c) MM_MUST_CHECK;
+
 /* ---- check ------------------------------------------------------------ */
 struct check_opts {
 	int read_data;
+	/* With read_data: 0 or 100 reads every pack; between, only about that
+	 * share of the packs, chosen by their name mixed with read_salt (a new
+	 * salt each time covers other packs). */
+	double read_percent;
+	uint64_t read_salt;
 	struct ops_report rep; /* every problem found is reported via warn */
 };
 struct check_result {
@@ -232,5 +352,78 @@ void forget_result_release(struct forget_result *res);
  */
 int ops_forget(struct repo *r, const struct forget_opts *o, struct forget_result *res,
 	       struct mm_ctx *c) MM_MUST_CHECK;
+
+/* ---- prune ------------------------------------------------------------ */
+/*
+ * Remove the data no snapshot needs (docs/repository-format.md, Prune).
+ * Phase 1, under the caller's maintenance lock (repo_lock(r, 0, "prune")),
+ * with backups running: mark every blob the snapshots reach, choose packs
+ * to delete (no blob used) and to repack (partly used, most unused first,
+ * until the unused bytes left are within the limit), copy the used blobs
+ * of those into new packs, and write new index objects covering every
+ * pack that stays. Phase 2, under the exclusive lock (waited for up to
+ * lock_wait_ns): walk the snapshots that appeared meanwhile and keep (and
+ * index) every pack they need, then delete the old index objects, then
+ * the packs. Killed at any instant, the repository stays whole.
+ */
+struct prune_opts {
+	int dry_run;
+	int max_unused_pct;         /* 0..99, or -1: max_unused_bytes */
+	uint64_t max_unused_bytes;
+	uint64_t max_repack_bytes;  /* bytes of packs read for repacking; 0: no limit */
+	int64_t lock_wait_ns;       /* for the exclusive phase */
+	/* Test hook: called at each step ("planned", "repacked", "indexed",
+	 * "exclusive", "index-removed", "pack-removed", ...). May be NULL. */
+	void (*step)(void *arg, const char *what);
+	void *step_arg;
+	struct ops_report rep;
+};
+struct prune_result {
+	uint64_t snapshots, new_snapshots;
+	uint64_t packs, blobs, blobs_used;
+	uint64_t bytes_total, bytes_used, bytes_unused;  /* before */
+	uint64_t packs_delete, packs_repack, packs_keep, packs_unindexed, packs_rescued;
+	uint64_t bytes_freed;        /* size of the packs removed */
+	uint64_t bytes_repacked;     /* used bytes copied into new packs */
+	uint64_t bytes_unused_after;
+	uint64_t index_removed;      /* old index objects removed */
+	double seconds, seconds_exclusive;
+};
+int ops_prune(struct repo *r, const struct prune_opts *o, struct prune_result *res,
+	      struct mm_ctx *c) MM_MUST_CHECK;
+/* "5%" or a size ("500M", "2G", "0"; K, M, G, T are powers of 1024). */
+int prune_parse_limit(const char *s, int *pct, uint64_t *bytes) MM_MUST_CHECK;
+int prune_parse_size(const char *s, uint64_t *bytes) MM_MUST_CHECK;
+/* ---- copy --------------------------------------------------------------- */
+struct copy_opts {
+	const char *const *snapshots; /* "latest" or ID prefixes in src; none = all */
+	size_t nsnapshots;
+	struct ops_report rep;
+};
+struct copy_result {
+	uint64_t snapshots_copied, snapshots_skipped; /* skipped: already in dst */
+	uint64_t blobs_sent, trees_sent;  /* blobs (data and tree) written into dst */
+	uint64_t blobs_skipped;           /* blobs dst had already */
+	uint64_t bytes_sent;              /* their plaintext bytes */
+	uint64_t bytes_stored;            /* what they take in dst's packs */
+	double seconds;
+	/* Per snapshot copied, in order: its ID in src and in dst. */
+	struct mm_id *from, *to;
+	size_t n;
+};
+void copy_result_release(struct copy_result *res);
+/*
+ * Copy snapshots from src to dst (both open, their indexes loaded). A
+ * snapshot with the same tree, time, host and paths as one in dst is
+ * skipped; blobs dst has are not sent again; a trees dst has is not
+ * walked (an indexed tree's blobs are all indexed). Each copy keeps time,
+ * host, user, paths, tags and excludes, and records its origin (src's ID
+ * and the snapshot's ID there). dst must share src's chunker parameters
+ * and ID key (init --copy-chunker-params-from), else MM_EKEYSDIFFER
+ * before anything is written. Each snapshot is written after its packs
+ * and index, so an interrupted copy leaves dst valid.
+ */
+int ops_copy(struct repo *src, struct repo *dst, const struct copy_opts *o,
+	     struct copy_result *res, struct mm_ctx *c) MM_MUST_CHECK;
 
 #endif

@@ -441,12 +441,13 @@ repo_lock_check(struct repo *r, struct mm_ctx *c)
 
 	if ((e = repo_lock_refresh(r, c)) != 0)
 		return e;
+	/* Under lock_mu: the refresher must not replace the lock meanwhile. */
 	pthread_mutex_lock(&r->lock_mu);
 	memcpy(name, r->lock_name, sizeof(name));
+	e = name[0] == '\0' ? MM_ENOENT : backend_stat(r->be, OBJ_LOCK, name, &size, c);
 	pthread_mutex_unlock(&r->lock_mu);
 	if (name[0] == '\0')
 		return mm_fail(c, MM_ELOCKED, "the repository is not locked by us");
-	e = backend_stat(r->be, OBJ_LOCK, name, &size, c);
 	if (e == MM_ENOENT)
 		return mm_fail(c, MM_ELOCKED, "our lock was removed by another process "
 			       "('mamori unlock --remove-all'?): stopping");

@@ -290,7 +290,8 @@ lint_source(struct ts_lint *l, char **w, size_t k, unsigned line, struct seen *s
 }
 
 int
-ts_lint_text(const char *text, size_t n, struct ts_lint *l, struct mm_ctx *c)
+ts_lint_text(const char *text, size_t n, enum ts_conf_kind hint, struct ts_lint *l,
+	     struct mm_ctx *c)
 {
 	struct lines ls;
 	struct seen *seen = NULL;
@@ -301,6 +302,13 @@ ts_lint_text(const char *text, size_t n, struct ts_lint *l, struct mm_ctx *c)
 	const char *const *known;
 
 	l->kind = ts_conf_detect(text, n);
+	if (l->kind == TS_CONF_UNKNOWN && hint != TS_CONF_UNKNOWN) {
+		l->kind = hint;
+		if ((e = add(l, 0, TS_SEV_INFO, "kind", "no directive tells ntp.conf from "
+			     "chrony.conf; read as %s because of the file name",
+			     hint == TS_CONF_CHRONY ? "chrony.conf" : "ntp.conf")) != 0)
+			return mm_fail(c, e, "out of memory");
+	}
 	if (l->kind == TS_CONF_UNKNOWN) {
 		return add(l, 0, TS_SEV_ERROR, "kind", "cannot tell whether this is an "
 			   "ntp.conf (ntpd, ntpsec) or a chrony.conf: none of the directives "
@@ -422,11 +430,18 @@ int
 ts_lint_file(const char *path, struct ts_lint *l, struct mm_ctx *c)
 {
 	struct buf b = BUF_INIT;
+	const char *base = strrchr(path, '/');
+	enum ts_conf_kind hint = TS_CONF_UNKNOWN;
 	int e;
 
+	base = base ? base + 1 : path;
+	if (strncmp(base, "chrony", 6) == 0)
+		hint = TS_CONF_CHRONY;
+	else if (strncmp(base, "ntp", 3) == 0)
+		hint = TS_CONF_NTP;
 	if ((e = file_read_all(path, LINT_MAX_FILE, &b, c)) != 0)
 		return e;
-	e = ts_lint_text((const char *)b.data, b.len, l, c);
+	e = ts_lint_text((const char *)b.data, b.len, hint, l, c);
 	buf_release(&b);
 	return e;
 }

@@ -263,8 +263,12 @@ struct ts_lint {
 void ts_lint_release(struct ts_lint *l);
 /* Which daemon's syntax the text is. */
 enum ts_conf_kind ts_conf_detect(const char *text, size_t n);
-/* Lint text (a whole file). Findings are sorted by line. */
-int ts_lint_text(const char *text, size_t n, struct ts_lint *out, struct mm_ctx *c) MM_MUST_CHECK;
+/* Lint text (a whole file). hint: the kind to assume when the content
+ * does not tell (from the file name), or TS_CONF_UNKNOWN. Findings are
+ * sorted by line, file-wide ones (line 0) last. */
+int ts_lint_text(const char *text, size_t n, enum ts_conf_kind hint, struct ts_lint *out,
+		 struct mm_ctx *c) MM_MUST_CHECK;
+/* As ts_lint_text; the hint comes from the name (chrony*, ntp*). */
 int ts_lint_file(const char *path, struct ts_lint *out, struct mm_ctx *c) MM_MUST_CHECK;
 /* 0 clean (info only), 1 warnings, 2 errors. */
 int ts_lint_worst(const struct ts_lint *l);

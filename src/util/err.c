@@ -64,12 +64,20 @@ mm_strerror(int code)
 		return "host name not resolved";
 	case MM_ETLS:
 		return "TLS failure";
+	case MM_ETAMPER:
+		return "the ledger does not verify (altered, removed or inserted records)";
+	case MM_ETORN:
+		return "the ledger ends in a torn record (crash during an append)";
+	case MM_ESIG:
+		return "signature does not verify";
 	case MM_EDENIED:
 		return "access denied by the remote side";
 	case MM_ESKEW:
 		return "the local clock is too far off for the remote side";
 	case MM_EREMOTE:
 		return "the remote side reported an error";
+	case MM_ESTALELOCK:
+		return "repository locked by a stale lock";
 	case MM_ENOSNAPSHOT:
 		return "no such snapshot";
 	case MM_ENOPATH:
@@ -78,8 +86,6 @@ mm_strerror(int code)
 		return "format version not supported by this mamori";
 	case MM_EACCESS:
 		return "repository not accessible to this user";
-	case MM_ESTALELOCK:
-		return "repository locked by a stale lock";
 	case MM_EHOSTKEY:
 		return "the remote host key is unknown or has changed";
 	case MM_ECONNLOST:
@@ -88,6 +94,12 @@ mm_strerror(int code)
 		return "the remote side broke the protocol";
 	case MM_EKEYSDIFFER:
 		return "the repositories do not share chunker parameters and ID key";
+	case MM_ENOBUCKET:
+		return "the bucket does not exist";
+	case MM_ESIGNATURE:
+		return "signature rejected (wrong secret key)";
+	case MM_EREMOTEFULL:
+		return "the remote store is full";
 	default:
 		return "unknown error";
 	}

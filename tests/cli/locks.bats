@@ -9,6 +9,11 @@ teardown() {
 	true
 }
 
+# Lock objects (not the temporary files of one being written).
+nlocks() {
+	ls "$T/repo/locks" | grep -cE '^[0-9a-f]{64}$' || true
+}
+
 # Start `mamori ARGS...` in the background holding its lock until
 # $T/release exists; wait (bounded) until its lock object is there.
 hold() {
@@ -16,7 +21,7 @@ hold() {
 	MAMORI_TEST_LOCK_PAUSE=$T/release "$MAMORI" "$@" >"$T/holder.out" 2>&1 &
 	HOLDER=$!
 	for _ in $(seq 1 1500); do
-		[ -n "$(ls "$T/repo/locks")" ] && return 0
+		[ "$(nlocks)" -ge 1 ] && return 0
 		sleep 0.02
 	done
 	return 1
@@ -30,10 +35,10 @@ hold() {
 	kill -9 "$HOLDER"
 	wait "$HOLDER" || true
 	HOLDER=
-	[ "$(ls "$T/repo/locks" | wc -l)" -eq 1 ]
+	[ "$(nlocks)" -eq 1 ]
 	run mm forget --keep-last 1
 	[ "$status" -eq 0 ]
-	[ "$(ls "$T/repo/locks" | wc -l)" -eq 0 ]
+	[ "$(nlocks)" -eq 0 ]
 }
 
 @test "a live holder is named (exit 11); --lock-wait waits for it to finish" {
@@ -79,7 +84,7 @@ assert d["removed"] == 1 and d["kept"] == 0, d
 l = d["locks"][0]
 assert l["command"] == "check" and l["state"] == "live" and l["removed"] is True, d
 '
-	[ "$(ls "$T/repo/locks" | wc -l)" -eq 0 ]
+	[ "$(nlocks)" -eq 0 ]
 	touch "$T/release"
 	wait "$HOLDER" || true
 	HOLDER=

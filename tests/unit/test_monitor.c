@@ -231,6 +231,123 @@ test_network(void **state)
 	mon_memo_release(&memo);
 }
 
+/* The backups and time probes read the policy and time-sync modules'
+ * results through hooks: here, fixed readings. */
+static struct mon_backup_reading fake_ds[2];
+static size_t fake_nds;
+static struct mon_time_reading fake_time;
+
+static int
+fake_backups(void *arg, const char *dataset, struct mon_backup_reading **out, size_t *n,
+	     struct mm_ctx *c)
+{
+	(void)arg;
+	(void)c;
+	*out = calloc(2, sizeof(**out));
+	assert_non_null(*out);
+	*n = 0;
+	for (size_t i = 0; i < fake_nds; i++)
+		if (dataset == NULL || strcmp(dataset, fake_ds[i].dataset) == 0)
+			(*out)[(*n)++] = fake_ds[i];
+	return 0;
+}
+
+static int
+fake_clock(void *arg, const char *servers, double timeout, struct mon_time_reading *out,
+	   struct mm_ctx *c)
+{
+	(void)arg;
+	(void)timeout;
+	*out = fake_time;
+	if (servers == NULL) {
+		out->nservers = 0;
+		out->have_server_offset = 0;
+	}
+	if (strcmp(fake_time.daemons, "fail") == 0)
+		return mm_fail(c, MM_EIO, "adjtimex: Operation not permitted");
+	return 0;
+}
+
+static void
+test_backups_and_time(void **state)
+{
+	struct fx *f = *state;
+	struct mon_memo memo = MON_MEMO_INIT;
+	struct mon_check k = { 0 };
+	struct mon_result r;
+
+	assert_int_equal(probe(f, "backups", NULL, &memo, &r, &k), MON_UNKNOWN);
+	assert_string_equal(r.message, "no continuity policy here: backups checks need [dataset] "
+			    "sections in the same mamori.conf");
+	mon_result_release(&r);
+	f->env.hooks.backups = fake_backups;
+	f->env.hooks.clock = fake_clock;
+	memset(fake_ds, 0, sizeof(fake_ds));
+	fake_nds = 2;
+	snprintf(fake_ds[0].dataset, sizeof(fake_ds[0].dataset), "juminkiroku");
+	fake_ds[0].have_snapshot = 1;
+	fake_ds[0].age_s = 1800;
+	fake_ds[0].rpo_s = 3600;
+	fake_ds[0].have_drill = 1;
+	fake_ds[0].drill_ok = 1;
+	fake_ds[0].drill_seconds = 42;
+	snprintf(fake_ds[1].dataset, sizeof(fake_ds[1].dataset), "zeimu");
+	fake_ds[1].state = MON_CRITICAL;
+	fake_ds[1].rpo_s = 4 * 3600;
+	snprintf(fake_ds[1].reason, sizeof(fake_ds[1].reason), "newest snapshot 5.0 h old, over "
+		 "its RPO of 4 h");
+	assert_int_equal(probe(f, "backups", NULL, &memo, &r, &k), MON_CRITICAL);
+	assert_string_equal(r.message, "zeimu: newest snapshot 5.0 h old, over its RPO of 4 h");
+	assert_int_equal(r.nmetrics, 7);
+	assert_string_equal(r.metrics[1].name, "mamori_backup_age_seconds");
+	assert_string_equal(r.metrics[1].labels, "check=\"t\",dataset=\"juminkiroku\"");
+	assert_true(r.metrics[1].value == 1800);
+	assert_string_equal(r.metrics[5].name, "mamori_backup_state");
+	assert_true(r.metrics[5].value == 2);
+	mon_result_release(&r);
+	assert_int_equal(probe(f, "backups", "juminkiroku", &memo, &r, &k), MON_OK);
+	assert_string_equal(r.message, "juminkiroku: newest snapshot 30 min old (RPO 60 min)");
+	mon_result_release(&r);
+
+	/* time: the kernel's state, then servers measured */
+	memset(&fake_time, 0, sizeof(fake_time));
+	k.warn = (struct mon_threshold){ 1, 0, 0.1 };
+	k.crit = (struct mon_threshold){ 1, 0, 1.0 };
+	assert_int_equal(probe(f, "time", NULL, &memo, &r, &k), MON_CRITICAL);
+	assert_string_equal(r.message, "clock not synchronised and no time daemon runs (start "
+			    "chronyd or systemd-timesyncd)");
+	mon_result_release(&r);
+	snprintf(fake_time.daemons, sizeof(fake_time.daemons), "chronyd");
+	assert_int_equal(probe(f, "time", NULL, &memo, &r, &k), MON_WARNING);
+	assert_non_null(strstr(r.message, "clock not synchronised although chronyd runs"));
+	mon_result_release(&r);
+	fake_time.synchronised = 1;
+	fake_time.offset = -0.0125;
+	fake_time.est_error = 0.002;
+	assert_int_equal(probe(f, "time", NULL, &memo, &r, &k), MON_OK);
+	assert_string_equal(r.message, "clock synchronised by chronyd, offset -0.013 s (estimated "
+			    "error 0.002 s)");
+	mon_result_release(&r);
+	fake_time.nservers = 2;
+	fake_time.have_server_offset = 1;
+	fake_time.server_offset = 0.25;
+	assert_int_equal(probe(f, "time", "ntp1 ntp2", &memo, &r, &k), MON_WARNING);
+	assert_string_equal(r.message, "clock behind by 0.250 s against 2 servers; kernel "
+			    "synchronised");
+	mon_result_release(&r);
+	fake_time.have_server_offset = 0;
+	snprintf(fake_time.detail, sizeof(fake_time.detail), "ntp1 unreachable: UDP 123 is blocked");
+	assert_int_equal(probe(f, "time", "ntp1", &memo, &r, &k), MON_CRITICAL);
+	assert_string_equal(r.message, "no usable time server: ntp1 unreachable: UDP 123 is "
+			    "blocked; kernel synchronised");
+	mon_result_release(&r);
+	snprintf(fake_time.daemons, sizeof(fake_time.daemons), "fail");
+	assert_int_equal(probe(f, "time", NULL, &memo, &r, &k), MON_UNKNOWN);
+	assert_string_equal(r.message, "cannot read the clock: adjtimex: Operation not permitted");
+	mon_result_release(&r);
+	mon_memo_release(&memo);
+}
+
 static void
 test_raid(void **state)
 {
@@ -357,7 +474,7 @@ test_config_errors(void **state)
 	} cases[] = {
 		{ "[check a]\ntype = dsik\npath = /\n",
 		  "t.conf:2: type: unknown probe 'dsik'; expected one of disk, memory, cpu, network, "
-		  "tcp, http, service, process, raid, files" },
+		  "tcp, http, service, process, raid, files, backups, time" },
 		{ "[check a]\ntype = disk\n", "t.conf:1: [check a] needs path" },
 		{ "[check a]\ntype = disk\npath = srv\n", "t.conf:3: path: 'srv' is not an absolute path" },
 		{ "[check a]\ntype = disk\npath = /\nwarn = 90%\ncrit = 80%\n",
@@ -414,6 +531,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cpu_iowait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backups_and_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watched_files, setup, teardown),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_config_errors),

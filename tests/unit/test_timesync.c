@@ -581,7 +581,7 @@ test_lint_rules(void **state)
 	const unsigned lines[] = { 1, 2, 2, 3, 4, 5, 6, 0, 0 };
 
 	(void)state;
-	assert_int_equal(ts_lint_text(conf, strlen(conf), &l, &c), 0);
+	assert_int_equal(ts_lint_text(conf, strlen(conf), TS_CONF_UNKNOWN, &l, &c), 0);
 	assert_int_equal(l.kind, TS_CONF_NTP);
 	assert_int_equal(l.sources, 2); /* the duplicate adds nothing */
 	assert_int_equal(l.n, 9);
@@ -594,13 +594,29 @@ test_lint_rules(void **state)
 	assert_int_equal(ts_lint_worst(&l), 2);
 	ts_lint_release(&l);
 
-	assert_int_equal(ts_lint_text("hello\n", 6, &l, &c), 0);
+	assert_int_equal(ts_lint_text("hello\n", 6, TS_CONF_UNKNOWN, &l, &c), 0);
 	assert_int_equal(l.kind, TS_CONF_UNKNOWN);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.f[0].rule, "kind");
 	ts_lint_release(&l);
-	assert_int_equal(ts_lint_text("", 0, &l, &c), 0);
+	assert_int_equal(ts_lint_text("", 0, TS_CONF_UNKNOWN, &l, &c), 0);
 	assert_int_equal(ts_lint_worst(&l), 2);
+	ts_lint_release(&l);
+	/* undecidable content: the hint decides, and says so */
+	assert_int_equal(ts_lint_text("server a iburst\nserver b iburst\nserver c iburst\n"
+				      "driftfile /d\nrestrict default nomodify noquery\n", 95,
+				      TS_CONF_UNKNOWN, &l, &c), 0);
+	assert_int_equal(l.kind, TS_CONF_NTP);
+	assert_int_equal(l.n, 0);
+	ts_lint_release(&l);
+	assert_int_equal(ts_lint_text("server a iburst\nserver b iburst\nserver c iburst\n"
+				      "driftfile /d\n", 61, TS_CONF_NTP, &l, &c), 0);
+	assert_int_equal(l.kind, TS_CONF_NTP);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.f[0].rule, "kind");
+	assert_int_equal(l.f[0].sev, TS_SEV_INFO);
+	assert_string_equal(l.f[1].rule, "restrict");
+	assert_int_equal(ts_lint_worst(&l), 1);
 	ts_lint_release(&l);
 }
 
