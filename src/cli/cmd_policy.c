@@ -682,7 +682,8 @@ cmd_systemd(struct cli *cl, int argc, char **argv)
 		goto out;
 	}
 	if (n == 0) {
-		fprintf(stderr, "%s: no dataset has a schedule: nothing to write\n", cl->prog);
+		fprintf(stderr, "%s: no dataset has a schedule and there is no check: nothing to "
+				"write\n", cl->prog);
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -714,7 +715,7 @@ cmd_systemd(struct cli *cl, int argc, char **argv)
 	if (strcmp(action, "install") == 0 && !cl->quiet) {
 		printf("now: systemctl daemon-reload && systemctl enable --now");
 		for (size_t i = 0; i < n; i++)
-			if (strstr(u[i].name, ".timer"))
+			if (strstr(u[i].name, ".timer") || strcmp(u[i].name, "mamori-monitor.service") == 0)
 				printf(" %s", u[i].name);
 		printf("\n");
 	}

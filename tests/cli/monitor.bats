@@ -405,3 +405,38 @@ EOF
 	[ "$status" -eq 2 ]
 	[[ "$output" == "MAMORI MONITOR CRITICAL - clock CRITICAL: no usable time server: 127.0.0.1 unreachable: ICMP port unreachable: nothing listens on UDP port $port there"* ]]
 }
+
+@test "systemd print and install write the agent's unit when the file has checks" {
+	cat > "$T/mamori.conf" <<EOF
+[check root-disk]
+type = disk
+path = /
+EOF
+	run mm systemd print --config "$T/mamori.conf"
+	[ "$status" -eq 0 ]
+	[ "$output" = "# /etc/systemd/system/mamori-monitor.service
+# Made by 'mamori systemd' from $T/mamori.conf; run it again after changing the file.
+[Unit]
+Description=mamori monitor: the checks and alerts of $T/mamori.conf
+Documentation=man:mamori(1)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+StateDirectory=mamori
+ExecStart=$MAMORI monitor run --config $T/mamori.conf
+Restart=on-failure
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target" ]
+	run mm systemd install --config "$T/mamori.conf" --unit-dir "$T/units"
+	[ "$status" -eq 0 ]
+	[ "$output" = "wrote $T/units/mamori-monitor.service
+now: systemctl daemon-reload && systemctl enable --now mamori-monitor.service" ]
+	if command -v systemd-analyze >/dev/null; then
+		run systemd-analyze verify --man=no "$T/units/mamori-monitor.service"
+		[ "$status" -eq 0 ]
+	fi
+}
