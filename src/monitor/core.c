@@ -12,7 +12,7 @@
 static const struct mon_probe *const probes[] = {
 	&mon_probe_disk, &mon_probe_memory, &mon_probe_cpu, &mon_probe_network, &mon_probe_tcp,
 	&mon_probe_http, &mon_probe_service, &mon_probe_process, &mon_probe_raid, &mon_probe_files,
-	&mon_probe_backups, &mon_probe_time,
+	&mon_probe_backups, &mon_probe_time, &mon_probe_logins,
 };
 
 const struct mon_probe *
@@ -27,7 +27,7 @@ mon_probe_find(const char *type)
 const char *
 mon_probe_types(void)
 {
-	return "disk, memory, cpu, network, tcp, http, service, process, raid, files, backups, time";
+	return "disk, memory, cpu, network, tcp, http, service, process, raid, files, backups, time, logins";
 }
 
 const char *

@@ -191,6 +191,9 @@ default_thresholds(struct mon_check *k)
 	} else if (strcmp(t, "memory") == 0 && !k->warn.set && !k->crit.set) {
 		k->warn = (struct mon_threshold){ 1, 1, 90 };
 		k->crit = (struct mon_threshold){ 1, 1, 95 };
+	} else if (strcmp(t, "logins") == 0 && !k->warn.set && !k->crit.set) {
+		k->warn = (struct mon_threshold){ 1, 0, 5 };  /* failed logins a cycle */
+		k->crit = (struct mon_threshold){ 1, 0, 20 };
 	} else if (strcmp(t, "time") == 0 && !k->warn.set && !k->crit.set) {
 		k->warn = (struct mon_threshold){ 1, 0, 0.1 };  /* seconds */
 		k->crit = (struct mon_threshold){ 1, 0, 1.0 };

@@ -53,6 +53,8 @@ static const struct family families[] = {
 	{ "mamori_backup_check_ok", "gauge", "1 when the last check of the dataset's repository passed." },
 	{ "mamori_backup_drill_ok", "gauge", "1 when the last restore drill of the dataset passed." },
 	{ "mamori_backup_drill_restore_seconds", "gauge", "Projected time to restore the whole dataset, from its last drill." },
+	{ "mamori_login_failures", "gauge", "Failed logins of the user from the address since the last cycle." },
+	{ "mamori_logins", "gauge", "Successful logins of the user from the address since the last cycle." },
 	{ "mamori_time_synchronised", "gauge", "1 when the kernel clock is synchronised." },
 	{ "mamori_time_offset_seconds", "gauge", "The kernel's estimate of the clock offset." },
 	{ "mamori_time_max_error_seconds", "gauge", "The kernel's maximum error of the clock." },

@@ -145,6 +145,11 @@ const struct mon_probe *mon_probe_find(const char *type);
 /* "disk, memory, cpu, ..." for messages. */
 const char *mon_probe_types(void);
 
+/* sshd's "Failed password for [invalid user ]U from A port ..." and
+ * "Accepted publickey for U from A ...": 1 (with *ok, user, addr), 0 if the
+ * message is not a login. */
+int mon_login_parse(const char *msg, int *ok, char *user, size_t un, char *addr, size_t an);
+
 /* ---- rules: from a reading to a state and alerts ------------------------- */
 #define MON_FLAP_WINDOW 20  /* cycles remembered for flap detection */
 #define MON_FLAP_HIGH 6     /* this many changes in the window: flapping */

@@ -14,6 +14,6 @@ void mon_label(char *out, size_t n, const char *check, const char *key, const ch
 
 extern const struct mon_probe mon_probe_disk, mon_probe_memory, mon_probe_cpu,
 	mon_probe_network, mon_probe_raid, mon_probe_process, mon_probe_tcp, mon_probe_http,
-	mon_probe_service, mon_probe_files, mon_probe_backups, mon_probe_time;
+	mon_probe_service, mon_probe_files, mon_probe_backups, mon_probe_time, mon_probe_logins;
 
 #endif

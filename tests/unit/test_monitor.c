@@ -348,6 +348,73 @@ test_backups_and_time(void **state)
 	mon_memo_release(&memo);
 }
 
+/* Logins from a file of recorded journal entries (the same interface as
+ * sd-journal): counted once, per user and address, across cycles. */
+static void
+test_logins(void **state)
+{
+	struct fx *f = *state;
+	struct mon_memo memo = MON_MEMO_INIT;
+	struct mon_check k = { 0 };
+	struct mon_result r;
+	char user[64], addr[64];
+	int ok;
+
+	assert_int_equal(mon_login_parse("Failed password for invalid user admin from 203.0.113.9 "
+					 "port 51234 ssh2", &ok, user, sizeof(user), addr,
+					 sizeof(addr)), 1);
+	assert_int_equal(ok, 0);
+	assert_string_equal(user, "admin");
+	assert_string_equal(addr, "203.0.113.9");
+	assert_int_equal(mon_login_parse("Accepted publickey for alice from 192.0.2.7 port 40000 "
+					 "ssh2: ED25519 SHA256:x", &ok, user, sizeof(user), addr,
+					 sizeof(addr)), 1);
+	assert_int_equal(ok, 1);
+	assert_int_equal(mon_login_parse("Server listening on 0.0.0.0 port 22.", &ok, user,
+					 sizeof(user), addr, sizeof(addr)), 0);
+	assert_int_equal(mon_login_parse("Failed password for", &ok, user, sizeof(user), addr,
+					 sizeof(addr)), 0);
+
+	k.warn = (struct mon_threshold){ 1, 0, 3 };
+	k.crit = (struct mon_threshold){ 1, 0, 10 };
+	/* Older than the look-back of a first cycle (10 min): not counted. */
+	put(f, "/journal.txt",
+	    "1764599000 sshd[10]: Failed password for root from 198.51.100.1 port 1 ssh2\n"
+	    "1764599990 sshd[11]: Failed password for root from 203.0.113.9 port 2 ssh2\n"
+	    "1764599991 sshd[11]: Failed password for root from 203.0.113.9 port 2 ssh2\n"
+	    "1764599992 cron[12]: Failed password for nobody from 1.2.3.4 port 2 ssh2\n"
+	    "1764599993 sshd[13]: Failed password for invalid user admin from 203.0.113.9 port 3 ssh2\n"
+	    "1764599994 sshd[14]: Accepted publickey for alice from 192.0.2.7 port 4 ssh2: ED25519\n"
+	    "1764599995 sshd[14]: pam_unix(sshd:session): session opened for user alice\n");
+	assert_int_equal(probe(f, "logins", NULL, &memo, &r, &k), MON_WARNING);
+	assert_string_equal(r.message, "3 failed logins: root from 203.0.113.9 (2), admin from "
+			    "203.0.113.9 (1); 1 login: alice from 192.0.2.7 (1)");
+	assert_true(r.value == 3);
+	assert_int_equal(r.nmetrics, 6);
+	assert_string_equal(r.metrics[0].name, "mamori_login_failures");
+	assert_string_equal(r.metrics[0].labels, "check=\"t\",user=\"root\",address=\"203.0.113.9\"");
+	assert_true(r.metrics[0].value == 2);
+	assert_string_equal(mon_memo_get(&memo, "cursor"), "7");
+	mon_result_release(&r);
+	/* The next cycle: only what came since. */
+	assert_int_equal(probe(f, "logins", NULL, &memo, &r, &k), MON_OK);
+	assert_string_equal(r.message, "no login since the last look");
+	mon_result_release(&r);
+	put(f, "/journal.txt",
+	    "1764599000 sshd[10]: Failed password for root from 198.51.100.1 port 1 ssh2\n"
+	    "1764599990 sshd[11]: Failed password for root from 203.0.113.9 port 2 ssh2\n"
+	    "1764599991 sshd[11]: Failed password for root from 203.0.113.9 port 2 ssh2\n"
+	    "1764599992 cron[12]: Failed password for nobody from 1.2.3.4 port 2 ssh2\n"
+	    "1764599993 sshd[13]: Failed password for invalid user admin from 203.0.113.9 port 3 ssh2\n"
+	    "1764599994 sshd[14]: Accepted publickey for alice from 192.0.2.7 port 4 ssh2: ED25519\n"
+	    "1764599995 sshd[14]: pam_unix(sshd:session): session opened for user alice\n"
+	    "1764600001 sshd[15]: Accepted password for bob from 192.0.2.8 port 5 ssh2\n");
+	assert_int_equal(probe(f, "logins", NULL, &memo, &r, &k), MON_OK);
+	assert_string_equal(r.message, "1 login: bob from 192.0.2.8 (1)");
+	mon_result_release(&r);
+	mon_memo_release(&memo);
+}
+
 static void
 test_raid(void **state)
 {
@@ -474,7 +541,7 @@ test_config_errors(void **state)
 	} cases[] = {
 		{ "[check a]\ntype = dsik\npath = /\n",
 		  "t.conf:2: type: unknown probe 'dsik'; expected one of disk, memory, cpu, network, "
-		  "tcp, http, service, process, raid, files, backups, time" },
+		  "tcp, http, service, process, raid, files, backups, time, logins" },
 		{ "[check a]\ntype = disk\n", "t.conf:1: [check a] needs path" },
 		{ "[check a]\ntype = disk\npath = srv\n", "t.conf:3: path: 'srv' is not an absolute path" },
 		{ "[check a]\ntype = disk\npath = /\nwarn = 90%\ncrit = 80%\n",
@@ -532,6 +599,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backups_and_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watched_files, setup, teardown),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_config_errors),
