@@ -46,6 +46,7 @@ enum {
 	EXIT_RTO_MISSED = 45,   /* drill: an RTO would be missed */
 	EXIT_DRILL_FAILED = 46, /* drill: a restore or its verification failed */
 	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
+	EXIT_MONITOR_LISTEN = 48, /* monitor metrics --listen: cannot listen on the address */
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
 };

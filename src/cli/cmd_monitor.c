@@ -361,7 +361,7 @@ monitor_serve(struct cli *cl, struct mon_cli *m)
 	if (d == NULL) {
 		fprintf(stderr, "%s: cannot listen on %s (in use, or not an address of this "
 			"host)\n", cl->prog, m->listen);
-		return EXIT_FATAL;
+		return EXIT_MONITOR_LISTEN;
 	}
 	if (!cl->quiet)
 		fprintf(stderr, "mamori monitor: metrics on http://%s/metrics\n", m->listen);

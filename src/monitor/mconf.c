@@ -107,7 +107,7 @@ unit_of(const struct mon_probe *p)
 {
 	if (strcmp(p->type, "disk") == 0 || strcmp(p->type, "memory") == 0)
 		return UNIT_BYTES;
-	if (strcmp(p->type, "tcp") == 0 || strcmp(p->type, "http") == 0)
+	if (strcmp(p->type, "tcp") == 0 || strcmp(p->type, "http") == 0 || strcmp(p->type, "time") == 0)
 		return UNIT_SECONDS;
 	return UNIT_NUMBER;
 }
