@@ -91,6 +91,9 @@ static const struct {
 	{ "log export", LG_RECORD },
 	{ "incident", LG_SELF },       /* every incident event is its own record */
 	{ "report", LG_SKIP },
+	{ "status", LG_SKIP },         /* the policy's reads */
+	{ "plan", LG_SKIP },
+	{ "systemd print", LG_SKIP },
 };
 
 static int

@@ -104,8 +104,8 @@ PY
 	[ "$(printf '%s' "$output" | copy_field snapshots_copied)" -eq 1 ]
 	[[ "$output" == *"\"source\":\"$second\""* ]]
 	run mm copy --to "$T/copy" --to-password-file "$T/password2" ffffffff
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"no snapshot 'ffffffff' in this repository"* ]]
+	[ "$status" -eq 18 ]
+	[[ "$output" == *"copy: source: no snapshot 'ffffffff' in this repository"* ]]
 }
 
 @test "copy: local to sftp and sftp to local, only new blobs sent" {

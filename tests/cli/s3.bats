@@ -109,7 +109,7 @@ start_proxy() {
 
 	# What s3cmd sees: only mamori's layout under the prefix, no lock left.
 	s3c ls -r "s3://$BUCKET/" | awk '{print $4}' | sed "s|^s3://$BUCKET/||" >"$T/keys"
-	bad=$(grep -Ev '^repo/(config|(keys|index|snapshots)/[0-9a-f]{64}|data/([0-9a-f]{2})/[0-9a-f]{64})$' "$T/keys" || true)
+	bad=$(grep -Ev '^repo/(config|(keys|index|snapshots|checkpoints)/[0-9a-f]{64}|data/([0-9a-f]{2})/[0-9a-f]{64})$' "$T/keys" || true)
 	[ -z "$bad" ]
 	if grep -q '^repo/locks/' "$T/keys"; then false; fi
 	# Every pack sits in the folder of its first two digits.

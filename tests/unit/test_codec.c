@@ -129,7 +129,8 @@ test_snapshot_origin(void **state)
 	make_id(&s.origin, 9);
 	assert_int_equal(snapshot_encode(&s, &b), 0);
 	assert_int_equal(b.data[4], 2);
-	assert_int_equal(b.len, v1.len + 64);
+	assert_int_equal(b.len, v1.len + 1 + 64); /* flags, then the origin */
+	assert_int_equal(b.data[v1.len], SNAP_EXT_ORIGIN);
 	memset(&out, 0, sizeof(out));
 	assert_int_equal(snapshot_decode(b.data, b.len, &out, &c), 0);
 	assert_int_equal(out.has_origin, 1);
@@ -141,6 +142,22 @@ test_snapshot_origin(void **state)
 	assert_int_equal(snapshot_decode(v1.data, v1.len, &out, &c), 0);
 	assert_int_equal(out.has_origin, 0);
 	snapshot_release(&out);
+	/* Both extensions (a copy later retagged): original first, then origin. */
+	s.has_original = 1;
+	make_id(&s.original, 5);
+	buf_reset(&b);
+	assert_int_equal(snapshot_encode(&s, &b), 0);
+	assert_int_equal(b.len, v1.len + 1 + 32 + 64);
+	assert_int_equal(b.data[v1.len], SNAP_EXT_ORIGINAL | SNAP_EXT_ORIGIN);
+	assert_int_equal(snapshot_decode(b.data, b.len, &out, &c), 0);
+	assert_int_equal(out.has_original, 1);
+	assert_int_equal(out.has_origin, 1);
+	assert_memory_equal(out.original.b, s.original.b, MM_ID_LEN);
+	assert_memory_equal(out.origin.b, s.origin.b, MM_ID_LEN);
+	snapshot_release(&out);
+	/* A flag this build does not know is refused, not skipped. */
+	b.data[v1.len] |= 0x04;
+	assert_int_not_equal(snapshot_decode(b.data, b.len, &out, &c), 0);
 	buf_release(&b);
 	buf_release(&v1);
 }
@@ -341,7 +358,7 @@ test_config_shared_keys(void **state)
 	for (size_t len = 0; len < b.len; len++)
 		assert_int_not_equal(config_decode(b.data, len, &out, &c), 0);
 	b.data[4] = 3;
-	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EUNSUPPORTED);
+	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EVERSION);
 	assert_string_equal(c.msg, "config: encoding version 3 is not supported (this mamori "
 			    "reads versions 1 to 2; upgrade mamori)");
 	buf_release(&b);
