@@ -229,7 +229,7 @@ op_write_once(struct backend *be, enum obj_type t, const char *name, const void 
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
-		strcpy(dir, ".");
+		memcpy(dir, ".", 2); /* dir holds an object name: at least 2 bytes */
 	if ((tmp = join(dir, tname)) == NULL) {
 		r = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
@@ -1120,16 +1120,17 @@ backend_sftp_open(const char *spec, struct backend **out, struct mm_ctx *c)
 		sb->argv[argc++] = s_batch;
 		sb->argv[argc++] = s_o;
 		sb->argv[argc++] = t;
-		t += sprintf(t, "ConnectTimeout=%d", sb->timeout) + 1;
+		t += snprintf(t, (size_t)(sb->words + wl - t), "ConnectTimeout=%d", sb->timeout) + 1;
 		sb->argv[argc++] = s_o;
 		sb->argv[argc++] = t;
-		t += sprintf(t, "ServerAliveInterval=%d", sb->timeout / 4 > 0 ? sb->timeout / 4 : 1) + 1;
+		t += snprintf(t, (size_t)(sb->words + wl - t), "ServerAliveInterval=%d",
+			      sb->timeout / 4 > 0 ? sb->timeout / 4 : 1) + 1;
 		sb->argv[argc++] = s_o;
 		sb->argv[argc++] = s_count;
 		if (sb->loc.port != 0) {
 			sb->argv[argc++] = s_p;
 			sb->argv[argc++] = t;
-			t += sprintf(t, "%u", sb->loc.port) + 1;
+			t += snprintf(t, (size_t)(sb->words + wl - t), "%u", sb->loc.port) + 1;
 		}
 		if (sb->loc.user != NULL) {
 			sb->argv[argc++] = s_l;
