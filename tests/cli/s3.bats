@@ -103,6 +103,11 @@ start_proxy() {
 	run mm --json check --read-data
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | json_field errors unindexed_packs snapshots)" = "0 0 2" ]
+	npacks=$(echo "$output" | json_field packs)
+	# Listings of 2 keys a page: every pack still found, page after page.
+	run mm -o s3.list-keys=2 --json check
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field errors unindexed_packs snapshots packs)" = "0 0 2 $npacks" ]
 
 	# What s3cmd sees: only mamori's layout under the prefix, no lock left.
 	s3c ls -r "s3://$BUCKET/" | awk '{print $4}' | sed "s|^s3://$BUCKET/||" >"$T/keys"
