@@ -25,14 +25,6 @@ struct pcli {
 	int loaded;
 };
 
-int
-cli_conf_schema(struct conf_schema *s)
-{
-	/* Every module with sections in mamori.conf registers them here, so
-	 * every command that reads the file accepts all of it. */
-	return policy_register(s);
-}
-
 static int64_t
 fixed_clock(void *arg)
 {
@@ -714,7 +706,8 @@ cmd_systemd(struct cli *cl, int argc, char **argv)
 		goto out;
 	}
 	if (n == 0) {
-		fprintf(stderr, "%s: no dataset has a schedule: nothing to write\n", cl->prog);
+		fprintf(stderr, "%s: no dataset has a schedule and there is no check: nothing to "
+				"write\n", cl->prog);
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -746,7 +739,7 @@ cmd_systemd(struct cli *cl, int argc, char **argv)
 	if (strcmp(action, "install") == 0 && !cl->quiet) {
 		printf("now: systemctl daemon-reload && systemctl enable --now");
 		for (size_t i = 0; i < n; i++)
-			if (strstr(u[i].name, ".timer"))
+			if (strstr(u[i].name, ".timer") || strcmp(u[i].name, "mamori-monitor.service") == 0)
 				printf(" %s", u[i].name);
 		printf("\n");
 	}

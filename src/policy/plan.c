@@ -437,6 +437,32 @@ policy_units(const struct policy *p, const char *exe, const char *config_path,
 			    config_path, d->name, d->schedule.text);
 		k++;
 	}
+	/* The monitoring agent, when the same file has checks (docs/monitoring.md). */
+	for (size_t i = 0; i < p->cf.nsecs && e == 0; i++) {
+		if (strcmp(p->cf.secs[i].kind->name, "check") != 0)
+			continue;
+		snprintf(u[k].name, sizeof(u[k].name), "mamori-monitor.service");
+		e = bprintf(&u[k].text,
+			    "# Made by 'mamori systemd' from %s; run it again after changing the file.\n"
+			    "[Unit]\n"
+			    "Description=mamori monitor: the checks and alerts of %s\n"
+			    "Documentation=man:mamori(1)\n"
+			    "Wants=network-online.target\n"
+			    "After=network-online.target\n"
+			    "\n"
+			    "[Service]\n"
+			    "Type=simple\n"
+			    "StateDirectory=mamori\n"
+			    "ExecStart=%s monitor run --config %s\n"
+			    "Restart=on-failure\n"
+			    "RestartSec=10\n"
+			    "\n"
+			    "[Install]\n"
+			    "WantedBy=multi-user.target\n",
+			    config_path, config_path, exe, config_path);
+		k++;
+		break;
+	}
 	if (e != 0) {
 		policy_units_free(u, k);
 		return mm_fail(c, e, "out of memory");

@@ -238,7 +238,7 @@ rpo = 1h
 		[ "$output" = "mamori: $2" ] || { echo "got: $output"; return 1; }
 	}
 	check_err "$base$ds[datset b]
-" "c.conf:8: unknown section [datset b]; expected one of: [repository NAME], [dataset NAME]"
+" "c.conf:8: unknown section [datset b]; expected one of: [repository NAME], [dataset NAME], [monitor], [check NAME], [alert NAME]"
 	check_err "$base${ds}rpp = 1h
 " "c.conf:8: unknown key 'rpp' in [dataset a]; expected one of: paths, excludes, command, filename, repository, copy-to, priority, rpo, rto, schedule, keep, check, pre, post"
 	check_err "$base${ds}rpo = 2h
