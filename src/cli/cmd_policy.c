@@ -325,6 +325,11 @@ status_nagios(struct dataset_status *st, size_t n, enum policy_verdict worst)
 			       (long long)s->d->rpo);
 		else
 			printf(" '%s_age'=Us;%lld;%lld;0", s->d->name, w, (long long)s->d->rpo);
+		if (s->d->copy_to && s->have_offsite)
+			printf(" '%s_offsite_age'=%llds;%lld;%lld;0", s->d->name,
+			       (long long)s->offsite_age, w, (long long)s->d->rpo);
+		else if (s->d->copy_to)
+			printf(" '%s_offsite_age'=Us;%lld;%lld;0", s->d->name, w, (long long)s->d->rpo);
 		if (s->have_drill && s->drill.ok && s->d->rto > 0)
 			printf(" '%s_restore'=%.0fs;%lld;%lld;0", s->d->name, s->drill.cumulative,
 			       (long long)(s->d->rto * 8 / 10), (long long)s->d->rto);

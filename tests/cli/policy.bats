@@ -65,7 +65,7 @@ at() {
 	policy_setup
 	run at 2026-12-01T00:00:00Z status --nagios
 	[ "$status" -eq 2 ]
-	[ "$output" = "MAMORI CRITICAL - 3 datasets: 3 critical, 0 warning, 0 unknown, 0 ok; juminkiroku: never backed up, zeimu: never backed up, bunsho: never backed up | 'juminkiroku_age'=Us;2880;3600;0 'zeimu_age'=Us;11520;14400;0 'bunsho_age'=Us;69120;86400;0" ]
+	[ "$output" = "MAMORI CRITICAL - 3 datasets: 3 critical, 0 warning, 0 unknown, 0 ok; juminkiroku: never backed up, zeimu: never backed up, bunsho: never backed up | 'juminkiroku_age'=Us;2880;3600;0 'juminkiroku_offsite_age'=Us;2880;3600;0 'zeimu_age'=Us;11520;14400;0 'bunsho_age'=Us;69120;86400;0" ]
 
 	run at 2026-12-01T00:00:00Z run
 	[ "$status" -eq 0 ]
@@ -85,7 +85,7 @@ at() {
 
 	run at 2026-12-01T00:10:00Z status --nagios
 	[ "$status" -eq 0 ]
-	[ "$output" = "MAMORI OK - 3 datasets: 0 critical, 0 warning, 0 unknown, 3 ok | 'juminkiroku_age'=600s;2880;3600;0 'zeimu_age'=600s;11520;14400;0 'bunsho_age'=600s;69120;86400;0" ]
+	[ "$output" = "MAMORI OK - 3 datasets: 0 critical, 0 warning, 0 unknown, 3 ok | 'juminkiroku_age'=600s;2880;3600;0 'juminkiroku_offsite_age'=600s;2880;3600;0 'zeimu_age'=600s;11520;14400;0 'bunsho_age'=600s;69120;86400;0" ]
 	run at 2026-12-01T00:10:00Z status
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "OK: 3 datasets, 0 critical, 0 warning, 0 unknown, 3 ok" ]
@@ -98,12 +98,12 @@ at() {
 	# 50 minutes: over 80 % of juminkiroku's RPO of 1h
 	run at 2026-12-01T00:50:00Z status --nagios
 	[ "$status" -eq 1 ]
-	[ "$output" = "MAMORI WARNING - 3 datasets: 0 critical, 1 warning, 0 unknown, 2 ok; juminkiroku: last backup 50m ago, 83% of its RPO of 1h | 'juminkiroku_age'=3000s;2880;3600;0 'zeimu_age'=3000s;11520;14400;0 'bunsho_age'=3000s;69120;86400;0" ]
+	[ "$output" = "MAMORI WARNING - 3 datasets: 0 critical, 1 warning, 0 unknown, 2 ok; juminkiroku: last backup 50m ago, 83% of its RPO of 1h | 'juminkiroku_age'=3000s;2880;3600;0 'juminkiroku_offsite_age'=3000s;2880;3600;0 'zeimu_age'=3000s;11520;14400;0 'bunsho_age'=3000s;69120;86400;0" ]
 
 	# 2 hours: juminkiroku missed its RPO
 	run at 2026-12-01T02:00:00Z status --nagios
 	[ "$status" -eq 2 ]
-	[ "$output" = "MAMORI CRITICAL - 3 datasets: 1 critical, 0 warning, 0 unknown, 2 ok; juminkiroku: last backup 2h ago, over its RPO of 1h | 'juminkiroku_age'=7200s;2880;3600;0 'zeimu_age'=7200s;11520;14400;0 'bunsho_age'=7200s;69120;86400;0" ]
+	[ "$output" = "MAMORI CRITICAL - 3 datasets: 1 critical, 0 warning, 0 unknown, 2 ok; juminkiroku: last backup 2h ago, over its RPO of 1h | 'juminkiroku_age'=7200s;2880;3600;0 'juminkiroku_offsite_age'=7200s;2880;3600;0 'zeimu_age'=7200s;11520;14400;0 'bunsho_age'=7200s;69120;86400;0" ]
 	run at 2026-12-01T02:00:00Z --json status
 	[ "$status" -eq 2 ]
 	[ "$(printf '%s' "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], [x["status"] for x in d["datasets"]], d["datasets"][0]["backup"]["age"])')" = "CRITICAL ['CRITICAL', 'OK', 'OK'] 7200" ]
