@@ -21,7 +21,7 @@ free_port() {
 
 # Wait (bounded) for a file to appear; 1 if it never does.
 wait_file() {
-	for _ in $(seq 1 600); do
+	for _ in $(seq 1 1200); do
 		[ -s "$1" ] && return 0
 		sleep 0.05
 	done
@@ -272,7 +272,7 @@ EOF
 	start_bg "$T/prometheus.log" prometheus --config.file="$T/prometheus.yml" \
 		--storage.tsdb.path="$T/prom-data" --web.listen-address="127.0.0.1:$pport"
 	val=""
-	for _ in $(seq 1 600); do
+	for _ in $(seq 1 1200); do
 		val=$(curl -s "http://127.0.0.1:$pport/api/v1/query" \
 			--data-urlencode 'query=mamori_check_state{check="data-disk",job="mamori"}' |
 			python3 -c '
@@ -297,7 +297,7 @@ except Exception:
 	sport=$(free_port)
 	start_bg "$T/smtpd.log" /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$sport" \
 		-c aiosmtpd.handlers.Mailbox "$T/maildir"
-	for _ in $(seq 1 600); do
+	for _ in $(seq 1 1200); do
 		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
 			"$sport" 2>/dev/null && break
 		sleep 0.05
