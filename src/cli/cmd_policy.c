@@ -12,7 +12,7 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 enum { OPT_CONFIG = 1000, OPT_STATE, OPT_JSON, OPT_NAGIOS, OPT_TARGET, OPT_SAMPLE, OPT_FORMAT,
-       OPT_UNIT_DIR, OPT_FORCE };
+       OPT_UNIT_DIR, OPT_FORCE, OPT_OFFSITE };
 
 struct pcli {
 	struct cli *cl;
@@ -255,7 +255,13 @@ status_json(struct dataset_status *st, size_t n, enum policy_verdict worst)
 		if (s->d->copy_to) {
 			json_obj_begin(&j);
 			json_kv_str(&j, "repository", s->d->copy_to->name);
-			json_kv_bool(&j, "available", s->copy_available);
+			json_kv_str(&j, "status", policy_verdict_name(s->offsite_verdict));
+			if (s->have_offsite) {
+				json_kv_int(&j, "time_ns", s->offsite_ns);
+				json_kv_int(&j, "age", s->offsite_age);
+			}
+			if (s->offsite_error[0])
+				json_kv_str(&j, "error", s->offsite_error);
 			json_obj_end(&j);
 		} else {
 			json_null(&j);
@@ -353,9 +359,19 @@ status_text(struct dataset_status *st, size_t n, enum policy_verdict worst)
 		} else {
 			printf("  backup   CRITICAL: never backed up (RPO %s)\n", b);
 		}
-		if (d->copy_to)
-			printf("  offsite  not available in this build: no copy to %s is made\n",
+		if (d->copy_to && s->have_offsite) {
+			age_text(s->offsite_age, a, sizeof(a));
+			time_format_utc(s->offsite_ns, t, sizeof(t));
+			age_text(d->rpo, b, sizeof(b));
+			printf("  offsite  %s: copy in %s of %s, %s old (RPO %s)\n",
+			       policy_verdict_name(s->offsite_verdict), d->copy_to->name, t, a, b);
+		} else if (d->copy_to && s->offsite_error[0]) {
+			printf("  offsite  %s: %s cannot be read: %s\n",
+			       policy_verdict_name(s->offsite_verdict), d->copy_to->name, s->offsite_error);
+		} else if (d->copy_to) {
+			printf("  offsite  %s: never copied to %s\n", policy_verdict_name(s->offsite_verdict),
 			       d->copy_to->name);
+		}
 		if (d->has_check) {
 			if (s->st.check_ns == 0) {
 				printf("  check    %s: never checked (%s)\n",
@@ -456,6 +472,7 @@ cmd_drill(struct cli *cl, int argc, char **argv)
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "nagios", no_argument, NULL, OPT_NAGIOS },
+		{ "offsite", no_argument, NULL, OPT_OFFSITE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pcli pc;
@@ -474,6 +491,8 @@ cmd_drill(struct cli *cl, int argc, char **argv)
 			continue;
 		if (ch == OPT_TARGET)
 			o.target = optarg;
+		else if (ch == OPT_OFFSITE)
+			o.offsite = 1;
 		else if (ch == OPT_NAGIOS)
 			nagios = 1;
 		else if (ch == OPT_SAMPLE) {
