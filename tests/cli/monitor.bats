@@ -21,7 +21,7 @@ free_port() {
 
 # Wait (bounded) for a file to appear; 1 if it never does.
 wait_file() {
-	for _ in $(seq 1 600); do
+	for _ in $(seq 1 1200); do
 		[ -s "$1" ] && return 0
 		sleep 0.05
 	done
@@ -272,7 +272,7 @@ EOF
 	start_bg "$T/prometheus.log" prometheus --config.file="$T/prometheus.yml" \
 		--storage.tsdb.path="$T/prom-data" --web.listen-address="127.0.0.1:$pport"
 	val=""
-	for _ in $(seq 1 600); do
+	for _ in $(seq 1 1200); do
 		val=$(curl -s "http://127.0.0.1:$pport/api/v1/query" \
 			--data-urlencode 'query=mamori_check_state{check="data-disk",job="mamori"}' |
 			python3 -c '
@@ -297,7 +297,7 @@ except Exception:
 	sport=$(free_port)
 	start_bg "$T/smtpd.log" /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$sport" \
 		-c aiosmtpd.handlers.Mailbox "$T/maildir"
-	for _ in $(seq 1 600); do
+	for _ in $(seq 1 1200); do
 		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
 			"$sport" 2>/dev/null && break
 		sleep 0.05
@@ -471,4 +471,35 @@ print(len(d["checks"]), c["check"], c["type"])' "$output"
 	run mm monitor metrics --config "$T/local.conf" --listen "127.0.0.1:$HOOK_PORT"
 	[ "$status" -eq 48 ]
 	[ "$output" = "mamori: cannot listen on 127.0.0.1:$HOOK_PORT (in use, or not an address of this host)" ]
+}
+
+@test "logins from recorded journal entries: per user and address, counted once across agent restarts" {
+	mkdir -p "$T/root"
+	cat > "$T/root/journal.txt" <<EOF
+1800000000 sshd[11]: Failed password for root from 203.0.113.9 port 40001 ssh2
+1800000001 sshd[11]: Failed password for root from 203.0.113.9 port 40001 ssh2
+1800000002 sshd[12]: Failed password for invalid user admin from 203.0.113.9 port 40002 ssh2
+1800000003 sshd[13]: Accepted publickey for alice from 192.0.2.7 port 40003 ssh2: ED25519 SHA256:x
+EOF
+	cat > "$T/mamori.conf" <<EOF
+[monitor]
+state-dir = $T/mon
+
+[check ssh-logins]
+type = logins
+warn = 3
+crit = 10
+EOF
+	export MAMORI_MONITOR_ROOT=$T/root MAMORI_NOW=@1800000060
+	run mm monitor check --config "$T/mamori.conf" --nagios
+	[ "$status" -eq 1 ]
+	[ "$output" = "MAMORI MONITOR WARNING - ssh-logins WARNING: 3 failed logins: root from 203.0.113.9 (2), admin from 203.0.113.9 (1); 1 login: alice from 192.0.2.7 (1) | ssh-logins=3;3;10;;" ]
+	mm monitor run --config "$T/mamori.conf" --cycles 1
+	# The agent again (a restart): only what came since.
+	echo "1800000070 sshd[14]: Accepted password for bob from 192.0.2.8 port 40004 ssh2" >> "$T/root/journal.txt"
+	MAMORI_NOW=@1800000080 run mm monitor check --config "$T/mamori.conf"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "ssh-logins  logins   OK        0.00 logins  1 login: bob from 192.0.2.8 (1)" ]
+	MAMORI_NOW=@1800000080 run mm monitor metrics --config "$T/mamori.conf"
+	[[ "$output" == *'mamori_logins{check="ssh-logins",user="bob",address="192.0.2.8"} 1'* ]]
 }
