@@ -136,17 +136,112 @@ out:
 	return r;
 }
 
+/* From the read-ahead slots: 1 if [off, off+len) of pack name is there
+ * (appended to out), 0 if not, <0 on error. Packs never change once
+ * written (their name is their content's hash), so a slot never goes
+ * stale. */
+static int
+ra_lookup(struct s3_be *sb, const char *name, uint64_t off, size_t len, struct buf *out)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&sb->ra_mu);
+	for (size_t i = 0; i < S3_RA_SLOTS; i++) {
+		struct s3_ra *a = &sb->ra[i];
+		if (strcmp(a->name, name) != 0 || off < a->start || off - a->start > a->data.len ||
+		    len > a->data.len - (off - a->start))
+			continue;
+		r = buf_append(out, a->data.data + (off - a->start), len);
+		if (r == 0) {
+			a->last = ++sb->ra_tick;
+			r = 1;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&sb->ra_mu);
+	return r;
+}
+
+/* Keep a fetched window (taking its memory) in the least recently used slot. */
+static void
+ra_keep(struct s3_be *sb, const char *name, uint64_t start, struct buf *data)
+{
+	struct s3_ra *victim = &sb->ra[0];
+
+	pthread_mutex_lock(&sb->ra_mu);
+	for (size_t i = 1; i < S3_RA_SLOTS; i++)
+		if (sb->ra[i].last < victim->last)
+			victim = &sb->ra[i];
+	buf_release(&victim->data);
+	snprintf(victim->name, sizeof(victim->name), "%s", name);
+	victim->start = start;
+	buf_swap(&victim->data, data);
+	victim->last = ++sb->ra_tick;
+	pthread_mutex_unlock(&sb->ra_mu);
+}
+
+static int s3_read_direct(struct s3_be *sb, const char *key, uint64_t off, size_t len,
+			  int allow_short, struct buf *out, uint64_t *got, struct mm_ctx *c);
+
+/* A small read of a pack: served from, or through, the read-ahead slots. */
+static int
+read_ahead(struct s3_be *sb, const char *name, const char *key, uint64_t off, size_t len,
+	   struct buf *out, struct mm_ctx *c)
+{
+	struct buf win = BUF_INIT;
+	uint64_t start = off - off % S3_RA_WINDOW, got = 0;
+	int r;
+
+	if ((r = ra_lookup(sb, name, off, len, out)) != 0)
+		return r < 0 ? mm_fail(c, r, "out of memory") : 0;
+	if (off + len > start + S3_RA_WINDOW)
+		start = off; /* across a window's end: a window from here */
+	if ((r = s3_read_direct(sb, key, start, S3_RA_WINDOW, 1, &win, &got, c)) != 0)
+		goto out;
+	if (got < off - start + len) {
+		r = mm_fail(c, MM_ECORRUPT, "%s%s: read of %zu bytes at offset %llu is past the end "
+			    "of the object", sb->cf.prefix, key, len, (unsigned long long)off);
+		goto out;
+	}
+	if ((r = buf_append(out, win.data + (off - start), len)) != 0) {
+		r = mm_fail(c, r, "out of memory");
+		goto out;
+	}
+	ra_keep(sb, name, start, &win);
+	r = 0;
+out:
+	buf_release(&win);
+	return r;
+}
+
 static int
 s3_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, size_t len,
 	struct buf *out, struct mm_ctx *c)
 {
 	struct s3_be *sb = s3_of(be);
-	struct s3_req q = { .method = "GET" };
 	char *key = NULL;
+	uint64_t got;
 	int r;
 
 	if ((r = key_of(t, name, &key, c)) != 0)
 		return r;
+	if (t == OBJ_PACK && len > 0 && len <= S3_RA_WINDOW / 4)
+		r = read_ahead(sb, name, key, off, len, out, c);
+	else
+		r = s3_read_direct(sb, key, off, len, 0, out, &got, c);
+	free(key);
+	return r;
+}
+
+/* GET [off, off+len) (len 0: to the end) appended to out; with allow_short
+ * an object that ends sooner is not an error (*got says how much came). */
+static int
+s3_read_direct(struct s3_be *sb, const char *key, uint64_t off, size_t len, int allow_short,
+	       struct buf *out, uint64_t *got, struct mm_ctx *c)
+{
+	struct s3_req q = { .method = "GET" };
+	int r;
+
 	q.key = key;
 	q.out = out;
 	q.ranged = off != 0 || len != 0;
@@ -160,7 +255,8 @@ s3_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, siz
 	if (r != 0 && q.status == 416)
 		r = mm_fail(c, MM_ECORRUPT, "%s%s: read of %zu bytes at offset %llu is past the end "
 			    "of the object", sb->cf.prefix, key, len, (unsigned long long)off);
-	if (r == 0 && len != 0 && q.got != len) {
+	*got = q.got;
+	if (r == 0 && len != 0 && q.got != len && !allow_short) {
 		out->len = q.out_start;
 		r = mm_fail(c, MM_ECORRUPT, "%s%s: read of %zu bytes at offset %llu is past the end "
 			    "of the object (%llu bytes came)", sb->cf.prefix, key, len,
@@ -168,7 +264,6 @@ s3_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, siz
 	}
 out:
 	req_release(&q);
-	free(key);
 	return r;
 }
 
@@ -216,6 +311,7 @@ s3_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg, stru
 	struct s3_list_page page = { 0 };
 	struct buf query = BUF_INIT, body = BUF_INIT, pfx = BUF_INIT;
 	size_t plen = strlen(sb->cf.prefix);
+	char num[16];
 	int r;
 
 	if ((unsigned)t >= OBJ_TYPE_COUNT || t == OBJ_CONFIG)
@@ -239,7 +335,10 @@ s3_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg, stru
 			r = mm_fail(c, MM_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (buf_append(&query, "list-type=2&prefix=", 19) != 0 ||
+		snprintf(num, sizeof(num), "%d", sb->cf.list_keys);
+		if (buf_append(&query, "list-type=2&max-keys=", 21) != 0 ||
+		    buf_append(&query, num, strlen(num)) != 0 ||
+		    buf_append(&query, "&prefix=", 8) != 0 ||
 		    s3_append_encoded(&query, (const char *)pfx.data, 0) != 0 ||
 		    buf_append_u8(&query, '\0') != 0) {
 			r = mm_fail(c, MM_ENOMEM, "out of memory");
@@ -341,6 +440,9 @@ s3_free(struct backend *be)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&sb->share_mu[i]);
 	pthread_mutex_destroy(&sb->pool_mu);
+	for (size_t i = 0; i < S3_RA_SLOTS; i++)
+		buf_release(&sb->ra[i].data);
+	pthread_mutex_destroy(&sb->ra_mu);
 	s3_conf_release(&sb->cf);
 	free(sb->base);
 	free(sb->bucket_path);
@@ -406,6 +508,7 @@ backend_s3_open(const char *url, struct backend **out, struct mm_ctx *c)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&sb->share_mu[i], NULL);
 	pthread_mutex_init(&sb->pool_mu, NULL);
+	pthread_mutex_init(&sb->ra_mu, NULL);
 	sb->be.ops = &s3_ops;
 	if ((r = s3_conf_load(url, &sb->cf, c)) != 0)
 		goto out;

@@ -34,6 +34,7 @@ struct s3_conf {
 	long timeout_s;   /* longest wait without a byte moving */
 	int retries;
 	double retry_delay_s; /* first backoff; doubled each time, capped */
+	int list_keys;    /* keys per listing page (max-keys), 1..1000 */
 };
 
 /* Parse "http[s]://HOST[:PORT]/BUCKET[/PREFIX]" (after "s3:") and read the
@@ -74,6 +75,17 @@ void s3_list_page_release(struct s3_list_page *page);
 #define S3_ERRBODY_MAX (64u * 1024)
 #define S3_LIST_BODY_MAX (16u * 1024 * 1024)
 #define S3_BACKOFF_CAP_S 30.0
+/* Read-ahead for small reads of packs (a tree, a small file's blob): one
+ * GET fetches the aligned window around them, kept in a few slots, so
+ * walking 7000 folders costs a few hundred requests, not 7000. */
+#define S3_RA_WINDOW (1u << 20)
+#define S3_RA_SLOTS 16
+struct s3_ra {
+	char name[65];     /* pack; "" when free */
+	uint64_t start;    /* offset of data in the pack */
+	struct buf data;
+	uint64_t last;     /* for least-recently-used replacement */
+};
 #define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct s3_be {
@@ -88,6 +100,9 @@ struct s3_be {
 	CURL *pool[S3_POOL_MAX];
 	size_t npool;
 	atomic_int bucket_seen; /* a request inside the bucket succeeded */
+	pthread_mutex_t ra_mu;
+	struct s3_ra ra[S3_RA_SLOTS];
+	uint64_t ra_tick;
 };
 
 static inline struct s3_be *

@@ -6,13 +6,14 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "ledger/ledger.h"
 #include "policy/policy.h"
 
 /* Messages are cut at the end of their buffers on purpose. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 enum { OPT_CONFIG = 1000, OPT_STATE, OPT_JSON, OPT_NAGIOS, OPT_TARGET, OPT_SAMPLE, OPT_FORMAT,
-       OPT_UNIT_DIR, OPT_FORCE };
+       OPT_UNIT_DIR, OPT_FORCE, OPT_OFFSITE };
 
 struct pcli {
 	struct cli *cl;
@@ -24,14 +25,6 @@ struct pcli {
 	struct policy p;
 	int loaded;
 };
-
-int
-cli_conf_schema(struct conf_schema *s)
-{
-	/* Every module with sections in mamori.conf registers them here, so
-	 * every command that reads the file accepts all of it. */
-	return policy_register(s);
-}
 
 static int64_t
 fixed_clock(void *arg)
@@ -47,9 +40,9 @@ pcli_init(struct pcli *pc, struct cli *cl)
 	pc->config = getenv("MAMORI_CONFIG");
 	if (pc->config == NULL || pc->config[0] == '\0')
 		pc->config = POLICY_CONFIG_DEFAULT;
-	pc->state_dir = getenv("MAMORI_STATE_DIR");
-	if (pc->state_dir == NULL || pc->state_dir[0] == '\0')
-		pc->state_dir = POLICY_STATE_DEFAULT;
+	/* the global --state-dir / MAMORI_STATE_DIR (main.c), which the
+	 * ledger shares; the command's own --state-dir overrides it */
+	pc->state_dir = cl->state_dir ? cl->state_dir : POLICY_STATE_DEFAULT;
 }
 
 static void
@@ -148,7 +141,7 @@ cmd_run(struct cli *cl, int argc, char **argv)
 	struct run_opts o;
 	struct mm_ctx c = MM_CTX_INIT;
 	size_t n = 0;
-	int ch, rc, failed = 0;
+	int ch, rc, failed = 0, ledger_failed = 0;
 
 	pcli_init(&pc, cl);
 	memset(&o, 0, sizeof(o));
@@ -216,7 +209,22 @@ cmd_run(struct cli *cl, int argc, char **argv)
 			printf("  %-7s %s: %s\n", policy_step_name(s), policy_step_result_name(res[i].step[s]),
 			       res[i].detail[s]);
 	}
-	rc = failed ? EXIT_RUN_FAILED : EXIT_OK;
+	/* Each backup done: a ledger record and a checkpoint into its
+	 * repository, as after 'mamori backup' (docs/ledger.md). */
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_repo *pr = res[i].d->repo;
+		int e = 0;
+
+		if (res[i].snapshot[0] == '\0' || pr == NULL)
+			continue;
+		backend_options_clear(); /* this repository's options only */
+		for (size_t k = 0; pr->options && pr->options[k] && e == 0; k++)
+			if (strncmp(pr->options[k], "threads=", 8) != 0)
+				e = backend_option_set(pr->options[k], &c);
+		if (e != 0 || cli_ledger_backup(cl, pr->url, res[i].d->name, res[i].snapshot) != 0)
+			ledger_failed = 1;
+	}
+	rc = failed ? EXIT_RUN_FAILED : ledger_failed ? EXIT_LEDGER : EXIT_OK;
 out:
 	free(res);
 	free(ds);
@@ -263,7 +271,13 @@ status_json(struct dataset_status *st, size_t n, enum policy_verdict worst)
 		if (s->d->copy_to) {
 			json_obj_begin(&j);
 			json_kv_str(&j, "repository", s->d->copy_to->name);
-			json_kv_bool(&j, "available", s->copy_available);
+			json_kv_str(&j, "status", policy_verdict_name(s->offsite_verdict));
+			if (s->have_offsite) {
+				json_kv_int(&j, "time_ns", s->offsite_ns);
+				json_kv_int(&j, "age", s->offsite_age);
+			}
+			if (s->offsite_error[0])
+				json_kv_str(&j, "error", s->offsite_error);
 			json_obj_end(&j);
 		} else {
 			json_null(&j);
@@ -327,6 +341,11 @@ status_nagios(struct dataset_status *st, size_t n, enum policy_verdict worst)
 			       (long long)s->d->rpo);
 		else
 			printf(" '%s_age'=Us;%lld;%lld;0", s->d->name, w, (long long)s->d->rpo);
+		if (s->d->copy_to && s->have_offsite)
+			printf(" '%s_offsite_age'=%llds;%lld;%lld;0", s->d->name,
+			       (long long)s->offsite_age, w, (long long)s->d->rpo);
+		else if (s->d->copy_to)
+			printf(" '%s_offsite_age'=Us;%lld;%lld;0", s->d->name, w, (long long)s->d->rpo);
 		if (s->have_drill && s->drill.ok && s->d->rto > 0)
 			printf(" '%s_restore'=%.0fs;%lld;%lld;0", s->d->name, s->drill.cumulative,
 			       (long long)(s->d->rto * 8 / 10), (long long)s->d->rto);
@@ -361,9 +380,19 @@ status_text(struct dataset_status *st, size_t n, enum policy_verdict worst)
 		} else {
 			printf("  backup   CRITICAL: never backed up (RPO %s)\n", b);
 		}
-		if (d->copy_to)
-			printf("  offsite  not available in this build: no copy to %s is made\n",
+		if (d->copy_to && s->have_offsite) {
+			age_text(s->offsite_age, a, sizeof(a));
+			time_format_utc(s->offsite_ns, t, sizeof(t));
+			age_text(d->rpo, b, sizeof(b));
+			printf("  offsite  %s: copy in %s of %s, %s old (RPO %s)\n",
+			       policy_verdict_name(s->offsite_verdict), d->copy_to->name, t, a, b);
+		} else if (d->copy_to && s->offsite_error[0]) {
+			printf("  offsite  %s: %s cannot be read: %s\n",
+			       policy_verdict_name(s->offsite_verdict), d->copy_to->name, s->offsite_error);
+		} else if (d->copy_to) {
+			printf("  offsite  %s: never copied to %s\n", policy_verdict_name(s->offsite_verdict),
 			       d->copy_to->name);
+		}
 		if (d->has_check) {
 			if (s->st.check_ns == 0) {
 				printf("  check    %s: never checked (%s)\n",
@@ -464,6 +493,7 @@ cmd_drill(struct cli *cl, int argc, char **argv)
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "nagios", no_argument, NULL, OPT_NAGIOS },
+		{ "offsite", no_argument, NULL, OPT_OFFSITE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pcli pc;
@@ -482,6 +512,8 @@ cmd_drill(struct cli *cl, int argc, char **argv)
 			continue;
 		if (ch == OPT_TARGET)
 			o.target = optarg;
+		else if (ch == OPT_OFFSITE)
+			o.offsite = 1;
 		else if (ch == OPT_NAGIOS)
 			nagios = 1;
 		else if (ch == OPT_SAMPLE) {
@@ -570,8 +602,8 @@ cmd_drill(struct cli *cl, int argc, char **argv)
 			fmt_bytes(rec[i].seconds > 0 ? (uint64_t)((double)rec[i].bytes / rec[i].seconds) : 0,
 				  rate, sizeof(rate));
 			conf_format_duration(ds[i]->rto, rto, sizeof(rto));
-			printf("%s (priority %lld): snapshot %.8s: %llu files, %s restored and verified "
-			       "in %.2f s (%s/s, %.0f%% sample)\n", rec[i].dataset,
+			printf("%s (priority %lld): snapshot %.8s: %llu files, %s restored in %.2f s "
+			       "(%s/s) and verified, %.0f%% sample\n", rec[i].dataset,
 			       (long long)ds[i]->priority, rec[i].snapshot,
 			       (unsigned long long)rec[i].files, bytes, rec[i].seconds, rate, rec[i].sample);
 			printf("  projected full restore %.2f s, plan so far %.2f s: RTO %s %s\n",
@@ -690,7 +722,8 @@ cmd_systemd(struct cli *cl, int argc, char **argv)
 		goto out;
 	}
 	if (n == 0) {
-		fprintf(stderr, "%s: no dataset has a schedule: nothing to write\n", cl->prog);
+		fprintf(stderr, "%s: no dataset has a schedule and there is no check: nothing to "
+				"write\n", cl->prog);
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -722,13 +755,67 @@ cmd_systemd(struct cli *cl, int argc, char **argv)
 	if (strcmp(action, "install") == 0 && !cl->quiet) {
 		printf("now: systemctl daemon-reload && systemctl enable --now");
 		for (size_t i = 0; i < n; i++)
-			if (strstr(u[i].name, ".timer"))
+			if (strstr(u[i].name, ".timer") || strcmp(u[i].name, "mamori-monitor.service") == 0)
 				printf(" %s", u[i].name);
 		printf("\n");
 	}
 	rc = EXIT_OK;
 out:
 	policy_units_free(u, n);
+	pcli_release(&pc);
+	return rc;
+}
+
+/* ---- the report's datasets --------------------------------------------------- */
+int
+cli_policy_report(struct cli *cl, struct report *rep)
+{
+	struct pcli pc;
+	const struct policy_dataset **ds = NULL;
+	struct dataset_status *st = NULL;
+	struct mm_ctx c = MM_CTX_INIT;
+	size_t n = 0, i;
+	int rc = 0, e;
+
+	pcli_init(&pc, cl);
+	if (access(pc.config, F_OK) != 0)
+		return 0; /* no configuration: the section says "not configured" */
+	if (pcli_load(&pc, "report") != 0)
+		goto out; /* the error is printed; the report goes on without it */
+	if ((ds = calloc(pc.p.nds ? pc.p.nds : 1, sizeof(*ds))) == NULL ||
+	    (st = calloc(pc.p.nds ? pc.p.nds : 1, sizeof(*st))) == NULL) {
+		rc = MM_ENOMEM;
+		goto out;
+	}
+	if (policy_select(&pc.p, NULL, 0, ds, &n, &c) != 0 ||
+	    policy_status(&pc.p, ds, n, pc.password, st, &c) != 0) {
+		fprintf(stderr, "%s: warning: datasets: %s\n", cl->prog, c.msg);
+		n = 0;
+		goto out;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct report_dataset d;
+
+		memset(&d, 0, sizeof(d));
+		d.name = st[i].d->name;
+		d.rpo_ns = st[i].d->rpo * INT64_C(1000000000);
+		d.rto_ns = st[i].d->rto * INT64_C(1000000000);
+		d.last_backup_ns = st[i].have_snapshot ? st[i].snapshot_ns : 0;
+		d.last_offsite_ns = st[i].st.copy_ok ? st[i].st.copy_ns : 0;
+		if (st[i].have_drill) {
+			d.last_drill_ns = st[i].drill.time_ns;
+			/* the whole dataset's restore time, projected from the drill */
+			d.drill_restore_ns = (int64_t)(st[i].drill.projected * 1e9);
+		}
+		d.status = policy_verdict_name(st[i].verdict);
+		if ((e = report_add_dataset(rep, &d)) != 0)
+			rc = e;
+	}
+out:
+	for (i = 0; st != NULL && i < n; i++)
+		dataset_status_release(&st[i]);
+	free(st);
+	free(ds);
 	pcli_release(&pc);
 	return rc;
 }

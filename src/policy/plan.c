@@ -29,41 +29,35 @@ bprintf(struct buf *b, const char *fmt, ...)
 }
 
 /* ---- key holders ----------------------------------------------------------- */
-struct key_count {
-	size_t n;
-};
-
-static int
-count_key(const char *name, uint64_t size, void *arg)
-{
-	(void)name;
-	(void)size;
-	((struct key_count *)arg)->n++;
-	return 0;
-}
-
-/* The name recorded in the key file this password opened. */
+/* "'NAME' (user@host, key 3fa2c1d0)" for every key file, the one in use marked. */
 static void
-opened_key(struct repo *r, const char *password, char *out, size_t n)
+key_holders(struct repo *r, char *out, size_t n, size_t *count)
 {
-	struct buf kf = BUF_INIT;
-	struct kdf_params kp;
-	struct keyfile_meta m = { 0 };
-	uint8_t kek[MM_KEY_LEN], master[MM_KEY_LEN];
+	struct repo_key *v = NULL;
 	struct mm_ctx ignore = MM_CTX_INIT;
+	size_t k = 0, len = 0;
 
-	snprintf(out, n, "key %.8s", r->key_name);
-	if (backend_read(r->be, OBJ_KEY, r->key_name, 0, 0, &kf, &ignore) == 0 &&
-	    keyfile_kdf_params(kf.data, kf.len, &kp, &ignore) == 0 &&
-	    crypto_kdf(&kp, password, strlen(password), kek) == 0 &&
-	    keyfile_decode(kf.data, kf.len, kek, master, &m, &ignore) == 0)
-		snprintf(out, n, "'%s' (%s@%s, key %.8s)", m.name && m.name[0] ? m.name : "unnamed",
-			 m.user ? m.user : "",
-			 m.host ? m.host : "", r->key_name);
-	mm_wipe(kek, sizeof(kek));
-	mm_wipe(master, sizeof(master));
-	keyfile_meta_release(&m);
-	buf_release(&kf);
+	out[0] = '\0';
+	*count = 0;
+	if (repo_key_list(r, &v, &k, &ignore) != 0)
+		return;
+	*count = k;
+	for (size_t i = 0; i < k && len < n; i++) {
+		const struct keyfile_meta *m = &v[i].meta;
+		int w;
+
+		if (v[i].has_meta)
+			w = snprintf(out + len, n - len, "%s'%s' (%s@%s, key %.8s%s)", i ? ", " : "",
+				     m->name && m->name[0] ? m->name : "unnamed", m->user ? m->user : "",
+				     m->host ? m->host : "", v[i].id, v[i].in_use ? ", this password" : "");
+		else
+			w = snprintf(out + len, n - len, "%skey %.8s (its holder is recorded only "
+				     "inside it)", i ? ", " : "", v[i].id);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	repo_key_list_free(v, k);
 }
 
 struct plan_item {
@@ -72,10 +66,14 @@ struct plan_item {
 	int have_snap;
 	char snap[65];
 	int64_t snap_ns;
-	char keys[400];
+	char keys[2000];
 	size_t nkeys;
 	int have_drill;
 	struct drill_record drill;
+	int have_offsite;
+	char offsite[65];
+	int64_t offsite_ns;
+	char offsite_error[1100];
 };
 
 static void
@@ -83,7 +81,6 @@ gather(const struct policy_dataset *d, const char *fallback, struct plan_item *i
 {
 	struct repo *r = NULL;
 	struct snapshot s;
-	struct key_count kc = { 0 };
 	struct mm_ctx c = MM_CTX_INIT;
 	char *pw = NULL;
 	int f;
@@ -100,10 +97,25 @@ gather(const struct policy_dataset *d, const char *fallback, struct plan_item *i
 		hex_encode(s.id.b, MM_ID_LEN, it->snap);
 		it->snap_ns = s.time_ns;
 	}
-	if (backend_list(r->be, OBJ_KEY, count_key, &kc, &c) == 0)
-		it->nkeys = kc.n;
-	opened_key(r, pw, it->keys, sizeof(it->keys));
+	key_holders(r, it->keys, sizeof(it->keys), &it->nkeys);
 	it->have_drill = policy_last_drill(r, d->name, &it->drill, &c) > 0;
+	if (d->copy_to != NULL) {
+		struct repo *dst = NULL;
+		struct snapshot os;
+		struct mm_ctx oc = MM_CTX_INIT;
+
+		memset(&os, 0, sizeof(os));
+		if (policy_open_repo(d->copy_to, fallback, 0, "plan", &dst, &oc) != 0 ||
+		    (f = policy_last_snapshot(dst, d, &os, &oc)) < 0) {
+			snprintf(it->offsite_error, sizeof(it->offsite_error), "%s", oc.msg);
+		} else if (f > 0) {
+			it->have_offsite = 1;
+			hex_encode(os.id.b, MM_ID_LEN, it->offsite);
+			it->offsite_ns = os.time_ns;
+		}
+		snapshot_release(&os);
+		repo_free(dst);
+	}
 out:
 	if (pw) {
 		mm_wipe(pw, strlen(pw));
@@ -191,8 +203,8 @@ plan_markdown(const struct policy *p, const char *config_path, struct plan_item 
 			if ((e = bprintf(b, "- **cannot read the repository**: %s\n", it[i].error)) != 0)
 				return e;
 		} else {
-			if ((e = bprintf(b, "- key holders: %zu key file%s; this password opens %s\n",
-					 it[i].nkeys, it[i].nkeys == 1 ? "" : "s", it[i].keys)) != 0)
+			if ((e = bprintf(b, "- key holders (%zu key file%s): %s\n", it[i].nkeys,
+					 it[i].nkeys == 1 ? "" : "s", it[i].keys)) != 0)
 				return e;
 			if (it[i].have_snap) {
 				time_format_utc(it[i].snap_ns, t, sizeof(t));
@@ -203,9 +215,26 @@ plan_markdown(const struct policy *p, const char *config_path, struct plan_item 
 			if (e != 0)
 				return e;
 		}
-		if (d->copy_to && (e = bprintf(b, "- last good snapshot (offsite, %s): copy is not "
-					       "available in this build\n", d->copy_to->name)) != 0)
-			return e;
+		if (d->copy_to) {
+			if (it[i].have_offsite) {
+				char opw[600];
+
+				pw_option(d->copy_to, opw, sizeof(opw));
+				time_format_utc(it[i].offsite_ns, t, sizeof(t));
+				e = bprintf(b, "- last good snapshot (offsite, %s `%s`): %.8s of %s; if the "
+					    "local repository is lost, restore it from there: `mamori -r %s%s "
+					    "restore %s ...`\n", d->copy_to->name, d->copy_to->url,
+					    it[i].offsite, t, d->copy_to->url, opw, it[i].offsite);
+			} else if (it[i].offsite_error[0]) {
+				e = bprintf(b, "- last good snapshot (offsite, %s): **cannot read it**: %s\n",
+					    d->copy_to->name, it[i].offsite_error);
+			} else {
+				e = bprintf(b, "- last good snapshot (offsite, %s): **none, never copied**\n",
+					    d->copy_to->name);
+			}
+			if (e != 0)
+				return e;
+		}
 		if (it[i].have_drill) {
 			time_format_utc(it[i].drill.time_ns, t, sizeof(t));
 			conf_format_duration((int64_t)(it[i].drill.projected + 0.5), a, sizeof(a));
@@ -270,12 +299,27 @@ plan_json(const struct policy *p, const char *config_path, struct plan_item *it,
 			json_null(&j);
 		}
 		json_key(&j, "offsite");
-		if (d->copy_to)
-			json_str(&j, "copy is not available in this build");
-		else
+		if (d->copy_to && it[i].have_offsite) {
+			json_obj_begin(&j);
+			json_kv_str(&j, "repository", d->copy_to->name);
+			json_kv_str(&j, "url", d->copy_to->url);
+			json_kv_str(&j, "id", it[i].offsite);
+			json_kv_int(&j, "time_ns", it[i].offsite_ns);
+			json_obj_end(&j);
+		} else if (d->copy_to) {
+			json_obj_begin(&j);
+			json_kv_str(&j, "repository", d->copy_to->name);
+			json_kv_str(&j, "url", d->copy_to->url);
+			json_key(&j, "id");
 			json_null(&j);
+			if (it[i].offsite_error[0])
+				json_kv_str(&j, "error", it[i].offsite_error);
+			json_obj_end(&j);
+		} else {
+			json_null(&j);
+		}
 		json_kv_uint(&j, "key_files", it[i].nkeys);
-		json_kv_str(&j, "key", it[i].keys);
+		json_kv_str(&j, "key_holders", it[i].keys);
 		json_key(&j, "drill");
 		if (it[i].have_drill) {
 			json_obj_begin(&j);
@@ -392,6 +436,32 @@ policy_units(const struct policy *p, const char *exe, const char *config_path,
 			    "WantedBy=timers.target\n",
 			    config_path, d->name, d->schedule.text);
 		k++;
+	}
+	/* The monitoring agent, when the same file has checks (docs/monitoring.md). */
+	for (size_t i = 0; i < p->cf.nsecs && e == 0; i++) {
+		if (strcmp(p->cf.secs[i].kind->name, "check") != 0)
+			continue;
+		snprintf(u[k].name, sizeof(u[k].name), "mamori-monitor.service");
+		e = bprintf(&u[k].text,
+			    "# Made by 'mamori systemd' from %s; run it again after changing the file.\n"
+			    "[Unit]\n"
+			    "Description=mamori monitor: the checks and alerts of %s\n"
+			    "Documentation=man:mamori(1)\n"
+			    "Wants=network-online.target\n"
+			    "After=network-online.target\n"
+			    "\n"
+			    "[Service]\n"
+			    "Type=simple\n"
+			    "StateDirectory=mamori\n"
+			    "ExecStart=%s monitor run --config %s\n"
+			    "Restart=on-failure\n"
+			    "RestartSec=10\n"
+			    "\n"
+			    "[Install]\n"
+			    "WantedBy=multi-user.target\n",
+			    config_path, config_path, exe, config_path);
+		k++;
+		break;
 	}
 	if (e != 0) {
 		policy_units_free(u, k);
