@@ -116,7 +116,8 @@ data-disk problem WARNING>CRITICAL" ]
 	[ "$(printf '%s' "$output" | python3 -c '
 import json, sys
 v = json.load(sys.stdin)
-print(len(v), v[0]["id"], v[0]["state"], v[0]["check"], v[0]["timeline"][0]["event"])')" = "1 INC-1 open data-disk open" ]
+print(len(v), v[0]["id"].startswith("INC-"), v[0]["state"], v[0]["check"], v[0]["timeline"][0]["event"])')" = "1 True open data-disk open" ]
+	inc=$(printf '%s' "$output" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 
 	rm "$MNT/a" "$MNT/b"
 	run mm monitor run --config "$T/mamori.conf" --cycles 1
@@ -125,7 +126,7 @@ print(len(v), v[0]["id"], v[0]["state"], v[0]["check"], v[0]["timeline"][0]["eve
 data-disk problem WARNING>CRITICAL
 data-disk recovery CRITICAL>OK" ]
 	# The recovery is noted in the incident; a person resolves it.
-	run mm incident show INC-1 --json
+	run mm incident show "$inc" --json
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s' "$output" | python3 -c '
 import json, sys
