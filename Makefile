@@ -1,9 +1,11 @@
 # Thin front for CMake: names the user's commands, builds nothing itself.
 BUILD      ?= build
 TESTBUILD  ?= build-test
+FUZZBUILD  ?= build-fuzz
 JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test-deps build demo test bench clean
+.PHONY: all deps test-deps build demo test bench fuzz soak clean
 
 all: build
 
@@ -25,9 +27,17 @@ test: test-deps
 	cmake --build $(TESTBUILD) -j $(JOBS)
 	cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer on every decoder of outside bytes, FUZZ_SECONDS each (clang).
+fuzz:
+	@scripts/install-deps --fuzz
+	cmake -S . -B $(FUZZBUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DMAMORI_TESTS=OFF -DMAMORI_FUZZ=ON >/dev/null
+	cmake --build $(FUZZBUILD) -j $(JOBS)
+	@scripts/fuzz $(FUZZBUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 bench: build
 	@scripts/install-deps --bench
 	@bench/run $(BUILD)/mamori
 
 clean:
-	rm -rf $(BUILD) $(TESTBUILD)
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)

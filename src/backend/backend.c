@@ -140,8 +140,10 @@ backend_open(const char *location, struct backend **out, struct mm_ctx *c)
 		r = backend_local_open(location, &be, c);
 	} else if (sl == 5 && strncmp(location, "local", 5) == 0) {
 		r = backend_local_open(location + 6, &be, c);
+	} else if (sl == 4 && strncmp(location, "sftp", 4) == 0) {
+		r = backend_sftp_open(location + 5, &be, c);
 	} else if (sl == 3 && strncmp(location, "mem", 3) == 0) {
-		r = backend_mem_open(&be, c);
+		r = backend_mem_open_named(location + 4, &be, c);
 	} else {
 		r = mm_fail(c, MM_EUNSUPPORTED, "backend '%.*s' is not available in this build",
 			    (int)sl, location);
@@ -232,4 +234,63 @@ backend_upload_abort(struct backend_upload *u)
 		u->be->ops->upload_abort(u);
 	buf_release(&u->mem);
 	free(u);
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+static struct {
+	char *key, *value;
+} options[BACKEND_OPTIONS_MAX];
+static size_t noptions;
+
+int
+backend_option_set(const char *kv, struct mm_ctx *c)
+{
+	const char *eq = strchr(kv, '=');
+	char *key, *value;
+	size_t i;
+
+	if (eq == NULL || eq == kv)
+		return mm_fail(c, MM_EINVAL, "-o %s: write KEY=VALUE (for example "
+			       "sftp.args=\"-F /etc/mamori/ssh_config\")", kv);
+	if ((key = strndup(kv, (size_t)(eq - kv))) == NULL || (value = strdup(eq + 1)) == NULL) {
+		free(key);
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < noptions; i++) {
+		if (strcmp(options[i].key, key) == 0) {
+			free(key);
+			free(options[i].value);
+			options[i].value = value;
+			return 0;
+		}
+	}
+	if (noptions == BACKEND_OPTIONS_MAX) {
+		free(key);
+		free(value);
+		return mm_fail(c, MM_ELIMIT, "more than %d -o options", BACKEND_OPTIONS_MAX);
+	}
+	options[noptions].key = key;
+	options[noptions].value = value;
+	noptions++;
+	return 0;
+}
+
+const char *
+backend_option_get(const char *key)
+{
+	for (size_t i = 0; i < noptions; i++)
+		if (strcmp(options[i].key, key) == 0)
+			return options[i].value;
+	return NULL;
+}
+
+void
+backend_options_clear(void)
+{
+	for (size_t i = 0; i < noptions; i++) {
+		free(options[i].key);
+		free(options[i].value);
+	}
+	noptions = 0;
 }

@@ -67,7 +67,8 @@ struct backend {
 
 /*
  * Open the backend for a repository location: a plain path (or "local:PATH")
- * is a directory on this machine; "mem:" an in-memory store (tests).
+ * is a directory on this machine; "mem:" an in-memory store (tests), and
+ * "mem:NAME" one shared by every backend open on NAME.
  */
 /* An object being uploaded piece by piece; visible (atomically, durably)
  * only after commit. */
@@ -92,6 +93,25 @@ void backend_upload_abort(struct backend_upload *u);
 int backend_open(const char *location, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
 int backend_local_open(const char *path, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
 int backend_mem_open(struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
+/* "mem:NAME": every backend opened on one NAME shares its objects while
+ * one of them is open (a test opens one first to keep the store). */
+int backend_mem_open_named(const char *name, struct backend **out,
+			   struct mm_ctx *c) MM_MUST_CHECK;
+/* spec: what follows "sftp:" ("[USER@]HOST:PATH" or "//[USER@]HOST[:PORT]/PATH"). */
+int backend_sftp_open(const char *spec, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
+
+/*
+ * Options of remote backends, from the command line's -o KEY=VALUE
+ * ("sftp.args=-F /etc/mamori/ssh_config"). Kept for the whole process and
+ * read by a backend when it opens; set them before opening anything (not
+ * thread-safe against concurrent opens). MM_EINVAL without '=', MM_ELIMIT
+ * past BACKEND_OPTIONS_MAX; a key given twice keeps the last value.
+ */
+#define BACKEND_OPTIONS_MAX 32
+int backend_option_set(const char *kv, struct mm_ctx *c) MM_MUST_CHECK;
+/* The value, or NULL when not set. */
+const char *backend_option_get(const char *key);
+void backend_options_clear(void);
 void backend_free(struct backend *be);
 
 /* The relative path of an object, e.g. "data/3f/3fa2…" (new allocation). */

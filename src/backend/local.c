@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -54,6 +55,41 @@ static struct local_be *
 local_of(struct backend *be)
 {
 	return (struct local_be *)be;
+}
+
+/* The name of a user (or "uid N") into out. */
+static void
+user_name(uid_t uid, char *out, size_t n)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		snprintf(out, n, "%s (uid %lu)", res->pw_name, (unsigned long)uid);
+	else
+		snprintf(out, n, "uid %lu", (unsigned long)uid);
+}
+
+/*
+ * EACCES on a repository path: its files are 0600 and its folders 0700,
+ * so another user cannot read them. Name the owner and what to do.
+ */
+static int
+access_fail(const char *root, const char *path, struct mm_ctx *c)
+{
+	char owner[300], self[300];
+	struct stat st;
+
+	user_name(geteuid(), self, sizeof(self));
+	if (stat(root, &st) != 0)
+		return mm_fail(c, MM_EACCESS, "%s: permission denied: the repository at %s cannot "
+			       "be reached by %s; run mamori as the user who owns it, or make its "
+			       "folder reachable", path, root, self);
+	user_name(st.st_uid, owner, sizeof(owner));
+	return mm_fail(c, MM_EACCESS, "%s: permission denied: the repository at %s belongs to "
+		       "%s and its files are readable by that user only (0600/0700); mamori runs "
+		       "as %s. Run it as %s%s, or give this user its own repository",
+		       path, root, owner, self, owner, st.st_uid == 0 ? "" : " or as root");
 }
 
 /* The full path of an object, in *out (caller frees). */
@@ -171,8 +207,11 @@ local_write(struct backend *be, enum obj_type t, const char *name, const void *p
 	if ((r = ensure_obj_dir(lb, t, name, c)) != 0)
 		goto out;
 	/* Same name means same content, so replacing an existing object is safe. */
-	if ((r = file_write_atomic(path, p, n, LOCAL_FILE_MODE, c)) != 0)
+	if ((r = file_write_atomic(path, p, n, LOCAL_FILE_MODE, c)) != 0) {
+		if (r == MM_EPERM && access(lb->root, W_OK | X_OK) != 0 && errno == EACCES)
+			r = access_fail(lb->root, path, c);
 		goto out;
+	}
 	r = 0;
 out:
 	free(path);
@@ -181,22 +220,25 @@ out:
 
 /* Errors of open/stat/unlink on an object path. */
 static int
-obj_errno(const char *path, int e, struct mm_ctx *c)
+obj_errno(const struct local_be *lb, const char *path, int e, struct mm_ctx *c)
 {
 	if (e == ENOENT)
 		return mm_fail(c, MM_ENOENT, "%s: no such object", path);
+	if (e == EACCES)
+		return access_fail(lb->root, path, c);
 	return mm_fail_errno(c, e, "%s", path);
 }
 
 /* Open an object for reading: its descriptor and size. */
 static int
-open_object(const char *path, int *fd, uint64_t *size, struct mm_ctx *c)
+open_object(const struct local_be *lb, const char *path, int *fd, uint64_t *size,
+	    struct mm_ctx *c)
 {
 	struct stat st;
 	int r = 0;
 
 	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return obj_errno(path, errno, c);
+		return obj_errno(lb, path, errno, c);
 	if (fstat(*fd, &st) != 0)
 		r = mm_fail_errno(c, errno, "%s", path);
 	else if (!S_ISREG(st.st_mode))
@@ -235,7 +277,7 @@ pack_fd_get(struct local_be *lb, const char *name, const char *path, int *fd, ui
 		}
 	}
 	pthread_mutex_unlock(&lb->fdmu);
-	if ((r = open_object(path, fd, size, c)) != 0)
+	if ((r = open_object(lb, path, fd, size, c)) != 0)
 		return r;
 	pthread_mutex_lock(&lb->fdmu);
 	for (size_t i = 0; i < PACK_FDS; i++) {
@@ -302,7 +344,7 @@ local_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, 
 	if (t == OBJ_PACK && strlen(name) == BACKEND_NAME_LEN)
 		r = pack_fd_get(lb, name, path, &fd, &size, &slot, c);
 	else
-		r = open_object(path, &fd, &size, c);
+		r = open_object(lb, path, &fd, &size, c);
 	if (r != 0)
 		goto out;
 	if (off > size || (uint64_t)len > size - off) {
@@ -349,7 +391,7 @@ local_stat(struct backend *be, enum obj_type t, const char *name, uint64_t *size
 	if ((r = obj_full_path(lb, t, name, &path, c)) != 0)
 		goto out;
 	if (stat(path, &st) != 0) {
-		r = obj_errno(path, errno, c);
+		r = obj_errno(lb, path, errno, c);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -380,7 +422,7 @@ local_remove(struct backend *be, enum obj_type t, const char *name, struct mm_ct
 	 * is harmless.
 	 */
 	if (unlink(path) != 0) {
-		r = obj_errno(path, errno, c);
+		r = obj_errno(lb, path, errno, c);
 		goto out;
 	}
 	r = 0;
@@ -395,7 +437,7 @@ out:
  * (tools that copy trees often drop empty directories).
  */
 static int
-list_dir(const char *dir, const char *prefix, backend_list_cb cb, void *arg,
+list_dir(const char *root, const char *dir, const char *prefix, backend_list_cb cb, void *arg,
 	 struct mm_ctx *c)
 {
 	DIR *d = NULL;
@@ -408,7 +450,7 @@ list_dir(const char *dir, const char *prefix, backend_list_cb cb, void *arg,
 			r = 0;
 			goto out;
 		}
-		r = mm_fail_errno(c, errno, "%s", dir);
+		r = errno == EACCES ? access_fail(root, dir, c) : mm_fail_errno(c, errno, "%s", dir);
 		goto out;
 	}
 	for (;;) {
@@ -457,7 +499,7 @@ is_hex2(const char *s)
 
 /* data/: every data/XX subdirectory in turn. */
 static int
-list_packs(const char *data, backend_list_cb cb, void *arg, struct mm_ctx *c)
+list_packs(const char *root, const char *data, backend_list_cb cb, void *arg, struct mm_ctx *c)
 {
 	DIR *d = NULL;
 	struct dirent *de;
@@ -487,7 +529,7 @@ list_packs(const char *data, backend_list_cb cb, void *arg, struct mm_ctx *c)
 			r = mm_fail(c, MM_ENOMEM, "out of memory");
 			goto out;
 		}
-		if ((r = list_dir(sub, de->d_name, cb, arg, c)) != 0)
+		if ((r = list_dir(root, sub, de->d_name, cb, arg, c)) != 0)
 			goto out;
 		free(sub);
 		sub = NULL;
@@ -517,9 +559,9 @@ local_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg,
 		goto out;
 	}
 	if (t == OBJ_PACK)
-		r = list_packs(dir, cb, arg, c);
+		r = list_packs(lb->root, dir, cb, arg, c);
 	else
-		r = list_dir(dir, NULL, cb, arg, c);
+		r = list_dir(lb->root, dir, NULL, cb, arg, c);
 out:
 	free(dir);
 	return r;
@@ -599,7 +641,10 @@ local_upload_begin(struct backend *be, struct backend_upload *u, struct mm_ctx *
 		goto out;
 	}
 	if ((u->fd = mkostemp(u->tmp, O_CLOEXEC)) < 0) {
-		r = mm_fail_errno(c, errno, "cannot create a file in %s", dir);
+		if (errno == EACCES)
+			r = access_fail(lb->root, dir, c);
+		else
+			r = mm_fail_errno(c, errno, "cannot create a file in %s", dir);
 		free(u->tmp);
 		u->tmp = NULL;
 		goto out;

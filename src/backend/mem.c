@@ -21,12 +21,24 @@ struct mem_obj {
 	size_t len;
 };
 
-struct mem_be {
-	struct backend be; /* first: the vtable sees a struct backend */
+/* The objects; shared by every backend opened on one "mem:NAME". */
+struct mem_store {
 	pthread_mutex_t mu;
 	struct mem_obj *objs;
 	size_t n, cap;
+	char *name;    /* NULL: private to one backend ("mem:") */
+	unsigned refs; /* guarded by stores_mu */
+	struct mem_store *next;
 };
+
+struct mem_be {
+	struct backend be; /* first: the vtable sees a struct backend */
+	struct mem_store *st;
+};
+
+/* Named stores live while a backend holds them. */
+static pthread_mutex_t stores_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mem_store *stores;
 
 static struct mem_be *
 mem_of(struct backend *be)
@@ -47,8 +59,8 @@ find(struct mem_be *mb, enum obj_type t, const char *name)
 	size_t i;
 
 	name = obj_key(t, name);
-	for (i = 0; i < mb->n; i++) {
-		if (mb->objs[i].t == t && strcmp(mb->objs[i].name, name) == 0)
+	for (i = 0; i < mb->st->n; i++) {
+		if (mb->st->objs[i].t == t && strcmp(mb->st->objs[i].name, name) == 0)
 			return i;
 	}
 	return SIZE_MAX;
@@ -86,7 +98,7 @@ mem_write(struct backend *be, enum obj_type t, const char *name, const void *p, 
 	}
 	if (n != 0)
 		memcpy(o.data, p, n);
-	pthread_mutex_lock(&mb->mu);
+	pthread_mutex_lock(&mb->st->mu);
 	locked = 1;
 	if ((i = find(mb, t, name)) != SIZE_MAX) {
 		if (t == OBJ_CONFIG) {
@@ -95,28 +107,28 @@ mem_write(struct backend *be, enum obj_type t, const char *name, const void *p, 
 			goto out;
 		}
 		/* Same name, same content: replace. */
-		free(mb->objs[i].data);
-		mb->objs[i].data = o.data;
-		mb->objs[i].len = o.len;
+		free(mb->st->objs[i].data);
+		mb->st->objs[i].data = o.data;
+		mb->st->objs[i].len = o.len;
 		o.data = NULL;
 		r = 0;
 		goto out;
 	}
-	if (mb->n == mb->cap) {
-		ncap = mb->cap != 0 ? mb->cap * 2 : 16;
-		if ((grown = reallocarray(mb->objs, ncap, sizeof(*grown))) == NULL) {
+	if (mb->st->n == mb->st->cap) {
+		ncap = mb->st->cap != 0 ? mb->st->cap * 2 : 16;
+		if ((grown = reallocarray(mb->st->objs, ncap, sizeof(*grown))) == NULL) {
 			r = mm_fail(c, MM_ENOMEM, "out of memory");
 			goto out;
 		}
-		mb->objs = grown;
-		mb->cap = ncap;
+		mb->st->objs = grown;
+		mb->st->cap = ncap;
 	}
-	mb->objs[mb->n++] = o;
+	mb->st->objs[mb->st->n++] = o;
 	memset(&o, 0, sizeof(o)); /* transferred */
 	r = 0;
 out:
 	if (locked)
-		pthread_mutex_unlock(&mb->mu);
+		pthread_mutex_unlock(&mb->st->mu);
 	free(o.name);
 	free(o.data);
 	return r;
@@ -135,13 +147,13 @@ mem_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, si
 
 	if ((r = backend_check_name(t, name, c)) != 0)
 		return r;
-	pthread_mutex_lock(&mb->mu);
+	pthread_mutex_lock(&mb->st->mu);
 	if ((i = find(mb, t, name)) == SIZE_MAX) {
 		obj_label(t, name, label, sizeof(label));
 		r = mm_fail(c, MM_ENOENT, "%s: no such object", label);
 		goto out;
 	}
-	o = &mb->objs[i];
+	o = &mb->st->objs[i];
 	size = o->len;
 	if (off > size || (uint64_t)len > size - off) {
 		obj_label(t, name, label, sizeof(label));
@@ -160,7 +172,7 @@ mem_read(struct backend *be, enum obj_type t, const char *name, uint64_t off, si
 	}
 	r = 0;
 out:
-	pthread_mutex_unlock(&mb->mu);
+	pthread_mutex_unlock(&mb->st->mu);
 	return r;
 }
 
@@ -175,16 +187,16 @@ mem_stat(struct backend *be, enum obj_type t, const char *name, uint64_t *size,
 
 	if ((r = backend_check_name(t, name, c)) != 0)
 		return r;
-	pthread_mutex_lock(&mb->mu);
+	pthread_mutex_lock(&mb->st->mu);
 	if ((i = find(mb, t, name)) == SIZE_MAX) {
 		obj_label(t, name, label, sizeof(label));
 		r = mm_fail(c, MM_ENOENT, "%s: no such object", label);
 		goto out;
 	}
-	*size = mb->objs[i].len;
+	*size = mb->st->objs[i].len;
 	r = 0;
 out:
-	pthread_mutex_unlock(&mb->mu);
+	pthread_mutex_unlock(&mb->st->mu);
 	return r;
 }
 
@@ -198,18 +210,18 @@ mem_remove(struct backend *be, enum obj_type t, const char *name, struct mm_ctx 
 
 	if ((r = backend_check_name(t, name, c)) != 0)
 		return r;
-	pthread_mutex_lock(&mb->mu);
+	pthread_mutex_lock(&mb->st->mu);
 	if ((i = find(mb, t, name)) == SIZE_MAX) {
 		obj_label(t, name, label, sizeof(label));
 		r = mm_fail(c, MM_ENOENT, "%s: no such object", label);
 		goto out;
 	}
-	free(mb->objs[i].name);
-	free(mb->objs[i].data);
-	mb->objs[i] = mb->objs[--mb->n];
+	free(mb->st->objs[i].name);
+	free(mb->st->objs[i].data);
+	mb->st->objs[i] = mb->st->objs[--mb->st->n];
 	r = 0;
 out:
-	pthread_mutex_unlock(&mb->mu);
+	pthread_mutex_unlock(&mb->st->mu);
 	return r;
 }
 
@@ -233,20 +245,20 @@ mem_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg,
 
 	if ((unsigned)t >= OBJ_TYPE_COUNT || t == OBJ_CONFIG)
 		return mm_fail(c, MM_EINVAL, "cannot list objects of type %d", (int)t);
-	pthread_mutex_lock(&mb->mu);
-	if (mb->n != 0 && (ents = calloc(mb->n, sizeof(*ents))) == NULL) {
-		pthread_mutex_unlock(&mb->mu);
+	pthread_mutex_lock(&mb->st->mu);
+	if (mb->st->n != 0 && (ents = calloc(mb->st->n, sizeof(*ents))) == NULL) {
+		pthread_mutex_unlock(&mb->st->mu);
 		r = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < mb->n; i++) {
-		if (mb->objs[i].t != t || !backend_name_listable(mb->objs[i].name))
+	for (i = 0; i < mb->st->n; i++) {
+		if (mb->st->objs[i].t != t || !backend_name_listable(mb->st->objs[i].name))
 			continue;
-		memcpy(ents[n].name, mb->objs[i].name, BACKEND_NAME_LEN + 1);
-		ents[n].size = mb->objs[i].len;
+		memcpy(ents[n].name, mb->st->objs[i].name, BACKEND_NAME_LEN + 1);
+		ents[n].size = mb->st->objs[i].len;
 		n++;
 	}
-	pthread_mutex_unlock(&mb->mu);
+	pthread_mutex_unlock(&mb->st->mu);
 	for (i = 0; i < n; i++) {
 		if ((r = cb(ents[i].name, ents[i].size, arg)) != 0)
 			goto out;
@@ -263,27 +275,50 @@ mem_create(struct backend *be, struct mm_ctx *c)
 	struct mem_be *mb = mem_of(be);
 	int r;
 
-	pthread_mutex_lock(&mb->mu);
+	pthread_mutex_lock(&mb->st->mu);
 	if (find(mb, OBJ_CONFIG, NULL) != SIZE_MAX)
 		r = mm_fail(c, MM_EEXIST, "mem:config: a repository already exists");
 	else
 		r = 0;
-	pthread_mutex_unlock(&mb->mu);
+	pthread_mutex_unlock(&mb->st->mu);
 	return r;
+}
+
+static void
+store_free(struct mem_store *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->objs[i].name);
+		free(st->objs[i].data);
+	}
+	free(st->objs);
+	pthread_mutex_destroy(&st->mu);
+	free(st->name);
+	free(st);
 }
 
 static void
 mem_free(struct backend *be)
 {
 	struct mem_be *mb = mem_of(be);
-	size_t i;
+	struct mem_store *st = mb->st, **pp;
 
-	for (i = 0; i < mb->n; i++) {
-		free(mb->objs[i].name);
-		free(mb->objs[i].data);
+	if (st != NULL) {
+		pthread_mutex_lock(&stores_mu);
+		if (--st->refs == 0) {
+			for (pp = &stores; *pp != NULL; pp = &(*pp)->next) {
+				if (*pp == st) {
+					*pp = st->next;
+					break;
+				}
+			}
+		} else {
+			st = NULL;
+		}
+		pthread_mutex_unlock(&stores_mu);
+		if (st != NULL)
+			store_free(st);
 	}
-	free(mb->objs);
-	pthread_mutex_destroy(&mb->mu);
 	free(mb->be.location);
 	free(mb);
 }
@@ -298,29 +333,61 @@ static const struct backend_ops mem_ops = {
 	.free = mem_free,
 };
 
-int
-backend_mem_open(struct backend **out, struct mm_ctx *c)
+/* A store: the named one if it exists (one more reference), else new. */
+static int
+store_get(const char *name, struct mem_store **out)
 {
-	struct mem_be *mb = NULL;
-	int r;
+	struct mem_store *st;
+	int r = 0;
 
-	if ((mb = calloc(1, sizeof(*mb))) == NULL ||
-	    (mb->be.location = strdup("mem:")) == NULL) {
-		r = mm_fail(c, MM_ENOMEM, "out of memory");
+	pthread_mutex_lock(&stores_mu);
+	for (st = name ? stores : NULL; st != NULL; st = st->next) {
+		if (strcmp(st->name, name) == 0) {
+			st->refs++;
+			goto out;
+		}
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (name != NULL && (st->name = strdup(name)) == NULL) ||
+	    pthread_mutex_init(&st->mu, NULL) != 0) {
+		if (st != NULL)
+			free(st->name);
+		free(st);
+		st = NULL;
+		r = MM_ENOMEM;
 		goto out;
 	}
-	if (pthread_mutex_init(&mb->mu, NULL) != 0) {
-		r = mm_fail(c, MM_ENOMEM, "cannot create a mutex");
-		goto out;
+	st->refs = 1;
+	if (name != NULL) {
+		st->next = stores;
+		stores = st;
+	}
+out:
+	pthread_mutex_unlock(&stores_mu);
+	*out = st;
+	return r;
+}
+
+int
+backend_mem_open_named(const char *name, struct backend **out, struct mm_ctx *c)
+{
+	struct mem_be *mb = NULL;
+
+	if ((mb = calloc(1, sizeof(*mb))) == NULL ||
+	    (mb->be.location = strdup("mem:")) == NULL ||
+	    store_get(name != NULL && name[0] != '\0' ? name : NULL, &mb->st) != 0) {
+		if (mb != NULL)
+			free(mb->be.location);
+		free(mb);
+		return mm_fail(c, MM_ENOMEM, "out of memory");
 	}
 	mb->be.ops = &mem_ops;
 	*out = &mb->be;
-	mb = NULL;
-	r = 0;
-out:
-	if (mb != NULL) {
-		free(mb->be.location);
-		free(mb);
-	}
-	return r;
+	return 0;
+}
+
+int
+backend_mem_open(struct backend **out, struct mm_ctx *c)
+{
+	return backend_mem_open_named(NULL, out, c);
 }

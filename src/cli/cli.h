@@ -19,6 +19,27 @@ enum {
 	EXIT_PASSWORD = 12,
 	EXIT_TORN = 33,     /* log verify: the ledger ends in a torn record (a crash) */
 	EXIT_LEDGER = 34,   /* the command succeeded, its ledger record or checkpoint failed */
+	EXIT_NOPOLICY = 13, /* forget: the policy keeps nothing (see --keep-none) */
+	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
+	EXIT_NOSNAPSHOT = 18, /* no snapshot matches the ID or prefix */
+	EXIT_AMBIGUOUS = 19,  /* an ID prefix matches several snapshots or keys */
+	EXIT_NOPATH = 20,     /* the path is not in the snapshot */
+	EXIT_VERSION = 21,    /* a key file or object of a format version this build does not read */
+	EXIT_ACCESS = 22,     /* the repository's files are not accessible to this user */
+	/* continuity policy (docs/cli.md) */
+	EXIT_CONFIG = 43,       /* the configuration file is wrong */
+	EXIT_RUN_FAILED = 44,   /* run: a step failed for a dataset */
+	EXIT_RTO_MISSED = 45,   /* drill: an RTO would be missed */
+	EXIT_DRILL_FAILED = 46, /* drill: a restore or its verification failed */
+	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
+	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
+	 * 2 CRITICAL, 3 UNKNOWN */
+	/* Remote repositories (SFTP) and copy: 28-32. */
+	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
+	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
+	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
+	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
+	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
 };
 /* log verify exits EXIT_USAGE (2) when the ledger was tampered with. */
 #define EXIT_TAMPERED 2
@@ -38,6 +59,7 @@ struct cli {
 	/* A command's short outcome for the ledger (a snapshot ID, cli_fail's
 	 * message): CLI_RESULT_MAX bytes owned by main. */
 	char *result;
+	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -45,6 +67,10 @@ int cli_fail(const struct cli *cl, int code, const struct mm_ctx *c);
 int cli_usage(const struct cli *cl, const char *cmd, const char *fmt, ...) MM_PRINTF(3, 4);
 /* Get the password (env, file, terminal); confirm asks twice. */
 int cli_password(struct cli *cl, int confirm, struct mm_ctx *c);
+/* The password of a new key: the file named by --new-password-file (file,
+ * may be NULL) or MAMORI_NEW_PASSWORD_FILE, else asked twice on the
+ * terminal. Never from argv. The caller wipes and frees *out. */
+int cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c);
 /* Open the repository named by -r with the password, lock it, load the index. */
 int cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out);
 void cli_warn(void *arg, const char *msg);
@@ -56,6 +82,10 @@ void cli_print_name(FILE *f, const uint8_t *p, size_t n);
 void cli_json_snapshot(struct json *j, const struct snapshot *s);
 void cli_json_node(struct json *j, const char *path, const struct node *n);
 void cli_short_id(const struct mm_id *id, char out[9]);
+/* "file", "dir", "symlink", ... */
+const char *cli_type_name(uint8_t t);
+/* cli_print_name, then spaces up to width printed characters. */
+void cli_print_padded(FILE *f, const char *s, int width);
 
 int cmd_init(struct cli *cl, int argc, char **argv);
 int cmd_backup(struct cli *cl, int argc, char **argv);
@@ -76,5 +106,22 @@ int cli_ledger_open(const struct cli *cl, int create, struct ledger **out);
  * (unless the command is one that only reads metadata) and makes a
  * checkpoint after a backup. Returns the exit code to use. */
 int cli_ledger_after(struct cli *cl, int argc, char **argv, int rc);
+int cmd_forget(struct cli *cl, int argc, char **argv);
+int cmd_key(struct cli *cl, int argc, char **argv);
+int cmd_diff(struct cli *cl, int argc, char **argv);
+int cmd_find(struct cli *cl, int argc, char **argv);
+int cmd_dump(struct cli *cl, int argc, char **argv);
+int cmd_stats(struct cli *cl, int argc, char **argv);
+int cmd_tag(struct cli *cl, int argc, char **argv);
+int cmd_unlock(struct cli *cl, int argc, char **argv);
+int cmd_prune(struct cli *cl, int argc, char **argv);
+/* prune's options, shared by forget --prune. */
+void cli_prune_args_init(struct prune_opts *o);
+int cli_prune_arg(struct cli *cl, const char *cmd, int which, const char *arg,
+		  struct prune_opts *o);
+int cli_run_prune(struct cli *cl, struct prune_opts *o);
+/* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
+int cli_parse_wait(const char *s, int64_t *ns);
+int cmd_time(struct cli *cl, int argc, char **argv);
 
 #endif

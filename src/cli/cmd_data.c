@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli/cli.h"
 
@@ -56,6 +57,24 @@ print_backup(const struct cli *cl, const struct snapshot *s)
 		       (unsigned long long)m->errors);
 }
 
+/* "YYYY-MM-DD HH:MM:SS" in local time. */
+static int
+parse_local_time(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *end;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm)) == NULL || *end != '\0')
+		return MM_EINVAL;
+	tm.tm_isdst = -1;
+	if ((t = mktime(&tm)) == (time_t)-1)
+		return MM_EINVAL;
+	*out = (int64_t)t * 1000000000;
+	return 0;
+}
+
 int
 cmd_backup(struct cli *cl, int argc, char **argv)
 {
@@ -65,9 +84,14 @@ cmd_backup(struct cli *cl, int argc, char **argv)
 		{ "one-file-system", no_argument, NULL, 'x' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "threads", required_argument, NULL, 'T' },
+		{ "time", required_argument, NULL, 'm' },
+		{ "stdin-from-command", no_argument, NULL, 'C' },
+		{ "stdin-filename", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct strv tags = { 0 }, excl = { 0 };
+	const char *stdin_name = NULL;
+	int from_command = 0;
 	struct backup_opts o;
 	struct snapshot s;
 	struct repo *r = NULL;
@@ -83,6 +107,16 @@ cmd_backup(struct cli *cl, int argc, char **argv)
 		case 'e': e = strv_add(&excl, optarg); break;
 		case 'x': o.one_file_system = 1; e = 0; break;
 		case 'H': o.host = optarg; e = 0; break;
+		case 'm':
+			if (parse_local_time(optarg, &o.time_ns) != 0) {
+				rc = cli_usage(cl, "backup", "--time takes a local time "
+					       "\"YYYY-MM-DD HH:MM:SS\"");
+				goto out;
+			}
+			e = 0;
+			break;
+		case 'C': from_command = 1; e = 0; break;
+		case 'N': stdin_name = optarg; e = 0; break;
 		case 'T':
 			o.threads = (unsigned)strtoul(optarg, &end, 10);
 			e = (*end || o.threads > 256) ? MM_EINVAL : 0;
@@ -97,6 +131,15 @@ cmd_backup(struct cli *cl, int argc, char **argv)
 			rc = cli_fail(cl, MM_ENOMEM, NULL);
 			goto out;
 		}
+	}
+	if (stdin_name != NULL && !from_command) {
+		rc = cli_usage(cl, "backup", "--stdin-filename goes with --stdin-from-command");
+		goto out;
+	}
+	if (from_command && (optind >= argc || strcmp(argv[optind - 1], "--") != 0)) {
+		rc = cli_usage(cl, "backup", "which command? e.g. mamori backup "
+			       "--stdin-from-command -- pg_dump --format=custom db");
+		goto out;
 	}
 	if (optind >= argc) {
 		rc = cli_usage(cl, "backup", "which paths? e.g. mamori backup /srv/data");
@@ -113,7 +156,10 @@ cmd_backup(struct cli *cl, int argc, char **argv)
 	o.rep.arg = cl;
 	if ((rc = cli_open(cl, 1, 0, "backup", &r)) != 0)
 		goto out;
-	e = ops_backup(r, &o, &s, &c);
+	if (from_command)
+		e = ops_backup_command(r, &o, argv + optind, stdin_name ? stdin_name : "stdin", &s, &c);
+	else
+		e = ops_backup(r, &o, &s, &c);
 	cli_progress_done(cl);
 	if (e != 0) {
 		rc = cli_fail(cl, e, &c);

@@ -6,18 +6,22 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: mamori [-r REPO] [--password-file FILE] [--state-dir DIR] [--json] [-q]\n"
-	"              COMMAND [ARGS]\n"
+	"usage: mamori [-r REPO] [--password-file FILE] [-o KEY=VALUE]... [--json] [-q]\n"
+	"              [--lock-wait D] [--state-dir DIR] COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
 	"  init                       create a repository\n"
 	"  backup PATH...             back up files and folders into a new snapshot\n"
+	"  backup --stdin-from-command [--stdin-filename NAME] -- CMD [ARGS...]\n"
+	"                             back up a command's output as one file\n"
 	"  snapshots                  list snapshots\n"
 	"  ls SNAPSHOT [PATH]         list the files of a snapshot\n"
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
@@ -25,6 +29,27 @@ static const char usage_text[] =
 	"  check [--read-data]        verify the repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
+	"  diff SNAPSHOT1 SNAPSHOT2   what changed between two snapshots\n"
+	"  find PATTERN... [--snapshot S]... [--path P] [--oldest T] [--newest T]\n"
+	"                             find files in snapshots\n"
+	"  dump SNAPSHOT PATH [--archive tar]\n"
+	"                             a file to stdout, or a folder as a tar stream\n"
+	"  stats [SNAPSHOT...] [--mode restore-size|raw|files-by-contents]\n"
+	"                             sizes of snapshots and of the repository\n"
+	"  tag [--add T]... [--remove T]... [--set T]... SNAPSHOT...\n"
+	"                             change the tags of snapshots\n"
+	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
+	"         [--prune [--max-unused P%|SIZE] [--max-repack-size SIZE]]\n"
+	"                             remove snapshots a retention policy does not keep\n"
+	"  prune [--max-unused P%|SIZE] [--max-repack-size SIZE] [--dry-run]\n"
+	"                             delete data no snapshot needs\n"
+	"  unlock [--remove-all]      remove stale locks (all locks with --remove-all)\n"
+	"  key list|add|remove ID|passwd\n"
+	"                             the keys (one per administrator)\n"
+	"  time check [SERVER[:PORT]]... [--nagios]\n"
+	"                             measure the clock against NTP servers\n"
+	"  time status                the kernel clock state and the time daemon\n"
+	"  time lint [FILE]           lint an ntp.conf or chrony.conf\n"
 	"  log show [--since T] [--user U]\n"
 	"                             the ledger of what mamori did\n"
 	"  log verify [--repo R] [--checkpoint FILE]... [--pubkey FILE]\n"
@@ -40,6 +65,9 @@ static const char usage_text[] =
 	"                             the continuity report, one self-contained page\n"
 	"  version                    print the version\n"
 	"\n"
+	"REPO is a folder, local:PATH, sftp:[USER@]HOST:/PATH or\n"
+	"sftp://[USER@]HOST[:PORT]/PATH; -o sftp.args=..., sftp.command=...,\n"
+	"sftp.timeout=SECONDS, sftp.connections=N tune SFTP.\n"
 	"The repository comes from -r/--repo or MAMORI_REPOSITORY; the password from\n"
 	"MAMORI_PASSWORD, MAMORI_PASSWORD_FILE, --password-file, or a prompt on a\n"
 	"terminal. 'latest' names the newest snapshot. The ledger lives in the state\n"
@@ -56,7 +84,24 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	switch (code) {
 	case MM_ENOREPO: return EXIT_NOREPO;
 	case MM_ELOCKED: return EXIT_LOCKED;
+	case MM_ESTALELOCK: return EXIT_STALELOCK;
 	case MM_EPASSWORD: return EXIT_PASSWORD;
+	case MM_ENOSNAPSHOT: return EXIT_NOSNAPSHOT;
+	case MM_EAMBIGUOUS: return EXIT_AMBIGUOUS;
+	case MM_ENOPATH: return EXIT_NOPATH;
+	case MM_EVERSION: return EXIT_VERSION;
+	case MM_EACCESS: return EXIT_ACCESS;
+	case MM_ECONFIG: return EXIT_CONFIG;
+	case MM_ECHILD: return EXIT_COMMAND;
+	case MM_ERESOLVE:
+	case MM_ECONNREFUSED:
+	case MM_ETIMEDOUT: return EXIT_UNREACHABLE;
+	case MM_ECONNLOST: return EXIT_CONNLOST;
+	case MM_EDENIED:
+	case MM_EHOSTKEY: return EXIT_REMOTE_AUTH;
+	case MM_EREMOTE:
+	case MM_EPROTOCOL: return EXIT_REMOTE;
+	case MM_EKEYSDIFFER: return EXIT_COPY_KEYS;
 	default: return EXIT_FATAL;
 	}
 }
@@ -81,8 +126,10 @@ read_password_file(const char *path, char **out, struct mm_ctx *c)
 	int e;
 
 	b.secret = 1;
-	if ((e = file_read_all(path, 4096, &b, c)) != 0)
+	if ((e = file_read_all(path, 4096, &b, c)) != 0) {
+		buf_release(&b); /* wipes what was read of a file too long */
 		return mm_prefix(c, e, "password file");
+	}
 	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.len--;
 	if (b.len == 0 || memchr(b.data, '\0', b.len) != NULL) {
@@ -162,6 +209,89 @@ cli_password(struct cli *cl, int confirm, struct mm_ctx *c)
 }
 
 int
+cli_parse_wait(const char *s, int64_t *ns)
+{
+	int64_t total = 0;
+
+	if (*s == '\0')
+		return MM_EINVAL;
+	while (*s != '\0') {
+		char *end;
+		long long v;
+		int64_t unit;
+
+		if (*s < '0' || *s > '9')
+			return MM_EINVAL;
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0 || v > 100000000)
+			return MM_EINVAL;
+		switch (*end) {
+		case '\0': unit = 1; break;
+		case 's': unit = 1; end++; break;
+		case 'm': unit = 60; end++; break;
+		case 'h': unit = 3600; end++; break;
+		case 'd': unit = 86400; end++; break;
+		default: return MM_EINVAL;
+		}
+		total += (int64_t)v * unit;
+		if (total > INT64_C(9000000000)) /* ns must fit in 63 bits */
+			return MM_EINVAL;
+		s = end;
+	}
+	*ns = total * 1000000000;
+	return 0;
+}
+
+/* Test suites only: hold the lock just taken until the file at path exists
+ * (a process that holds a lock at a known moment, to kill or to wait for). */
+static void
+test_pause(const char *path)
+{
+	struct timespec ts = { 0, 20000000 };
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	while (access(path, F_OK) != 0)
+		nanosleep(&ts, NULL);
+}
+
+int
+cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
+{
+	char *again = NULL;
+	int e;
+
+	(void)cl;
+	if (file == NULL)
+		file = getenv("MAMORI_NEW_PASSWORD_FILE");
+	if (file != NULL && file[0] != '\0') {
+		if ((e = read_password_file(file, out, c)) != 0)
+			return mm_prefix(c, e, "new password");
+		return 0;
+	}
+	if ((e = prompt_tty("enter the new key's password: ", out, c)) != 0) {
+		if (e == MM_EINVAL && strstr(c->msg, "no password") != NULL)
+			mm_fail(c, e, "no new password: set MAMORI_NEW_PASSWORD_FILE or "
+				"--new-password-file, or run on a terminal");
+		return e;
+	}
+	if ((e = prompt_tty("enter the new password again: ", &again, c)) == 0 &&
+	    strcmp(again, *out) != 0)
+		e = mm_fail(c, MM_EINVAL, "the passwords do not match");
+	if (again != NULL) {
+		mm_wipe(again, strlen(again));
+		free(again);
+	}
+	if (e != 0) {
+		mm_wipe(*out, strlen(*out));
+		free(*out);
+		*out = NULL;
+	}
+	return e;
+}
+
+int
 cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
 {
 	struct mm_ctx c = MM_CTX_INIT;
@@ -174,11 +304,13 @@ cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct re
 		return cli_fail(cl, e, &c);
 	if ((e = repo_open(cl->repo, cl->password, &r, &c)) != 0)
 		return cli_fail(cl, e, &c);
-	if ((lock && (e = repo_lock(r, exclusive, command, &c)) != 0) ||
+	if ((lock && (e = repo_lock_wait(r, exclusive, command, cl->lock_wait_ns, &c)) != 0) ||
 	    (e = repo_load_index(r, &c)) != 0) {
 		repo_free(r);
 		return cli_fail(cl, e, &c);
 	}
+	if (lock)
+		test_pause(getenv("MAMORI_TEST_LOCK_PAUSE"));
 	*out = r;
 	return 0;
 }
@@ -204,6 +336,16 @@ static const struct {
 	{ "restore", cmd_restore },
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
+	{ "forget", cmd_forget },
+	{ "key", cmd_key },
+	{ "diff", cmd_diff },
+	{ "find", cmd_find },
+	{ "dump", cmd_dump },
+	{ "stats", cmd_stats },
+	{ "tag", cmd_tag },
+	{ "unlock", cmd_unlock },
+	{ "time", cmd_time },
+	{ "prune", cmd_prune },
 	{ "log", cmd_log },
 	{ "incident", cmd_incident },
 	{ "report", cmd_report },
@@ -220,31 +362,50 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "lock-wait", required_argument, NULL, 'w' },
+		{ "option", required_argument, NULL, 'o' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct mm_ctx oc = MM_CTX_INIT;
 	static char result[CLI_RESULT_MAX];
 	struct cli cl;
 	int ch, rc;
 
 	memset(&cl, 0, sizeof(cl));
 	cl.prog = "mamori";
+	/* The password and the keys are in memory: never in a core file. */
+	{
+		const struct rlimit none = { 0, 0 };
+		(void)setrlimit(RLIMIT_CORE, &none);
+	}
 	cl.repo = getenv("MAMORI_REPOSITORY");
 	cl.password_file = getenv("MAMORI_PASSWORD_FILE");
 	cl.state_dir = getenv("MAMORI_STATE_DIR");
 	if (cl.state_dir == NULL || cl.state_dir[0] == '\0')
 		cl.state_dir = "/var/lib/mamori";
 	cl.result = result;
-	while ((ch = getopt_long(argc, argv, "+r:p:jqvhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+r:p:o:jqvhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': cl.repo = optarg; break;
 		case 'S': cl.state_dir = optarg; break;
+		case 'o':
+			if ((rc = backend_option_set(optarg, &oc)) != 0) {
+				backend_options_clear();
+				return cli_usage(&cl, NULL, "%s", oc.msg);
+			}
+			break;
 		case 'p': cl.password_file = optarg; break;
 		case 'j': cl.json = 1; break;
 		case 'q': cl.quiet = 1; break;
 		case 'v': cl.verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': printf("mamori %s\n", MAMORI_VERSION); return EXIT_OK;
+		case 'w':
+			if (cli_parse_wait(optarg, &cl.lock_wait_ns) != 0)
+				return cli_usage(&cl, NULL, "--lock-wait takes a duration such as "
+						 "90, 30s, 5m or 1h30m");
+			break;
 		default: return cli_usage(&cl, NULL, "unknown global option");
 		}
 	}
@@ -269,6 +430,7 @@ main(int argc, char **argv)
 			rc = commands[i].fn(&cl, argc, argv);
 			rc = cli_ledger_after(&cl, argc, argv, rc);
 			cli_release(&cl);
+			backend_options_clear();
 			return rc;
 		}
 	}

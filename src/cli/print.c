@@ -59,6 +59,18 @@ cli_print_name(FILE *f, const uint8_t *p, size_t n)
 }
 
 void
+cli_print_padded(FILE *f, const char *s, int width)
+{
+	int w = 0;
+
+	for (const uint8_t *p = (const uint8_t *)s; *p; p++)
+		w += (*p < 0x20 || *p == 0x7f || *p == '\\') ? 4 : 1;
+	cli_print_name(f, (const uint8_t *)s, strlen(s));
+	for (; w < width; w++)
+		fputc(' ', f);
+}
+
+void
 cli_short_id(const struct mm_id *id, char out[9])
 {
 	char hex[65];
@@ -118,6 +130,8 @@ cli_json_snapshot(struct json *j, const struct snapshot *s)
 	if (s->has_parent)
 		json_id(j, "parent", &s->parent);
 	json_id(j, "tree", &s->tree);
+	if (s->has_original)
+		json_id(j, "original", &s->original);
 	json_kv_str(j, "program", s->program);
 	json_key(j, "summary");
 	json_obj_begin(j);
@@ -137,8 +151,8 @@ cli_json_snapshot(struct json *j, const struct snapshot *s)
 	json_obj_end(j);
 }
 
-static const char *
-type_name(uint8_t t)
+const char *
+cli_type_name(uint8_t t)
 {
 	static const char *names[] = { "?", "file", "dir", "symlink", "fifo", "chardev",
 				       "blockdev", "socket" };
@@ -155,7 +169,7 @@ cli_json_node(struct json *j, const char *path, const struct node *n)
 		json_kv_str(j, "path", path);
 	json_key(j, "name");
 	json_strn(j, (const char *)n->name, n->name_len);
-	json_kv_str(j, "type", type_name(n->type));
+	json_kv_str(j, "type", cli_type_name(n->type));
 	json_kv_uint(j, "mode", n->mode & 07777);
 	json_kv_uint(j, "uid", n->uid);
 	json_kv_uint(j, "gid", n->gid);

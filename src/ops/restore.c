@@ -901,7 +901,7 @@ ops_restore(struct repo *r, const struct snapshot *snap, const struct restore_op
 	finish_dirs(&s);
 	for (size_t i = 0; i < o->nincludes; i++)
 		if (!s.matched[i]) {
-			e = mm_fail(c, MM_ENOENT, "%s: no such path in the snapshot (paths are "
+			e = mm_fail(c, MM_ENOPATH, "%s: no such path in the snapshot (paths are "
 				    "absolute, as 'mamori ls' shows them)", o->includes[i]);
 			goto out;
 		}

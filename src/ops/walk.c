@@ -83,7 +83,7 @@ ops_walk(struct repo *r, const struct snapshot *s, const char *start, ops_walk_f
 			break;
 		n = tree_find(&t, (const uint8_t *)p, len);
 		if (n == NULL) {
-			e = mm_fail(c, MM_ENOENT, "%s: no such path in the snapshot", start);
+			e = mm_fail(c, MM_ENOPATH, "%s: no such path in the snapshot", start);
 			break;
 		}
 		if ((e = path_push(&path, n->name, n->name_len)) != 0)
@@ -100,7 +100,7 @@ ops_walk(struct repo *r, const struct snapshot *s, const char *start, ops_walk_f
 			break;
 		}
 		if (n->type != NODE_DIR) {
-			e = mm_fail(c, MM_ENOENT, "%s: no such path in the snapshot", start);
+			e = mm_fail(c, MM_ENOPATH, "%s: no such path in the snapshot", start);
 			break;
 		}
 		cur = n->subtree;

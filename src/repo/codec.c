@@ -32,7 +32,7 @@ get_head(struct rd *r, const char magic[4], const char *what, struct mm_ctx *c)
 	if (r->bad || memcmp(m, magic, 4) != 0)
 		return mm_fail(c, MM_ECORRUPT, "%s: not a %s (bad magic)", what, what);
 	if (v != CODEC_VERSION)
-		return mm_fail(c, MM_EUNSUPPORTED, "%s: encoding version %u is not supported "
+		return mm_fail(c, MM_EVERSION, "%s: encoding version %u is not supported "
 			       "(this mamori reads version %d; upgrade mamori)", what, v, CODEC_VERSION);
 	return 0;
 }
@@ -101,12 +101,12 @@ config_decode(const uint8_t *p, size_t n, struct repo_config *cf, struct mm_ctx 
 	if ((e = get_end(&r, "config", c)) != 0)
 		return e;
 	if (cf->version < REPO_VERSION)
-		return mm_fail(c, MM_EUNSUPPORTED, "repository format version %u was written by a "
+		return mm_fail(c, MM_EVERSION, "repository format version %u was written by a "
 			       "development build of mamori and cannot be read by this one (version "
 			       "%d); make a new repository with `mamori init` and back up again",
 			       cf->version, REPO_VERSION);
 	if (cf->version != REPO_VERSION)
-		return mm_fail(c, MM_EUNSUPPORTED, "repository format version %u is not supported "
+		return mm_fail(c, MM_EVERSION, "repository format version %u is not supported "
 			       "(this mamori reads version %d; upgrade mamori)", cf->version,
 			       REPO_VERSION);
 	if (chunker_params_check(&cf->chunker) != 0)
@@ -119,15 +119,23 @@ config_decode(const uint8_t *p, size_t n, struct repo_config *cf, struct mm_ctx 
 
 /* ---- key files ------------------------------------------------------------ */
 
+/*
+ * Version 1: header || SEAL(KEK, payload, aad = header).
+ * Version 2: header || u32 kek_len || SEAL(KEK, payload, aad = header)
+ *            || SEAL(enc, meta, aad = header), so that whoever holds the
+ *            master key can read every key's name, user, host and time.
+ */
 #define KEYFILE_HEAD_LEN (4 + 2 + 1 + 12 + 16)
 #define KDF_ARGON2ID 1
+#define KEYFILE_META_MIN (2 + 2 + 2 + 8)
 
 static int
-keyfile_head(const struct kdf_params *kp, struct buf *out)
+keyfile_head(const struct kdf_params *kp, uint16_t version, struct buf *out)
 {
 	int e;
 
-	if ((e = put_head(out, "MMKY")) != 0 || (e = buf_append_u8(out, KDF_ARGON2ID)) != 0 ||
+	if ((e = buf_append(out, "MMKY", 4)) != 0 || (e = buf_append_u16(out, version)) != 0 ||
+	    (e = buf_append_u8(out, KDF_ARGON2ID)) != 0 ||
 	    (e = buf_append_u32(out, kp->t_cost)) != 0 ||
 	    (e = buf_append_u32(out, kp->m_cost_kib)) != 0 ||
 	    (e = buf_append_u32(out, kp->parallelism)) != 0)
@@ -135,48 +143,108 @@ keyfile_head(const struct kdf_params *kp, struct buf *out)
 	return buf_append(out, kp->salt, sizeof(kp->salt));
 }
 
-int
-keyfile_encode(const struct kdf_params *kp, const uint8_t kek[MM_KEY_LEN],
-	       const uint8_t master[MM_KEY_LEN], const struct keyfile_meta *m, struct buf *out)
+static int
+keyfile_put_meta(struct buf *b, const struct keyfile_meta *m)
 {
-	struct buf head = BUF_INIT, payload = BUF_INIT;
 	int e;
 
-	payload.secret = 1;
-	if ((e = keyfile_head(kp, &head)) != 0 || (e = buf_append(out, head.data, head.len)) != 0)
-		goto out;
-	if ((e = buf_append(&payload, master, MM_KEY_LEN)) != 0 ||
-	    (e = buf_append_str16(&payload, m->name)) != 0 ||
-	    (e = buf_append_str16(&payload, m->user)) != 0 ||
-	    (e = buf_append_str16(&payload, m->host)) != 0 ||
-	    (e = buf_append_u64(&payload, (uint64_t)m->created_ns)) != 0)
-		goto out;
-	/* The plaintext KDF parameters are the AAD: they cannot be swapped
-	 * for weaker ones without the tag failing. */
-	e = crypto_seal(kek, payload.data, payload.len, head.data, head.len, out);
-out:
-	buf_release(&head);
-	buf_release(&payload);
-	return e;
+	if ((e = buf_append_str16(b, m->name)) != 0 || (e = buf_append_str16(b, m->user)) != 0 ||
+	    (e = buf_append_str16(b, m->host)) != 0)
+		return e;
+	return buf_append_u64(b, (uint64_t)m->created_ns);
+}
+
+static void
+keyfile_get_meta(struct rd *r, struct keyfile_meta *m)
+{
+	m->name = rd_str16(r, REPO_NAME_MAX);
+	m->user = rd_str16(r, REPO_NAME_MAX);
+	m->host = rd_str16(r, REPO_NAME_MAX);
+	m->created_ns = (int64_t)rd_u64(r);
+	if (!m->name || !m->user || !m->host)
+		r->bad = 1;
 }
 
 int
-keyfile_kdf_params(const uint8_t *p, size_t n, struct kdf_params *kp, struct mm_ctx *c)
+keyfile_encode(const struct kdf_params *kp, const uint8_t kek[MM_KEY_LEN],
+	       const uint8_t master[MM_KEY_LEN], const uint8_t *enc,
+	       const struct keyfile_meta *m, struct buf *out)
 {
-	struct rd r;
-	uint8_t kdf;
+	struct buf head = BUF_INIT, payload = BUF_INIT, meta = BUF_INIT, sealed = BUF_INIT;
 	int e;
 
+	payload.secret = 1;
+	if ((e = keyfile_head(kp, enc ? KEYFILE_VERSION : 1, &head)) != 0 ||
+	    (e = buf_append(out, head.data, head.len)) != 0)
+		goto out;
+	if ((e = buf_append(&payload, master, MM_KEY_LEN)) != 0 ||
+	    (e = keyfile_put_meta(&payload, m)) != 0)
+		goto out;
+	/* The plaintext KDF parameters are the AAD: they cannot be swapped
+	 * for weaker ones without the tag failing. */
+	if ((e = crypto_seal(kek, payload.data, payload.len, head.data, head.len, &sealed)) != 0)
+		goto out;
+	if (enc == NULL) {
+		e = buf_append(out, sealed.data, sealed.len);
+		goto out;
+	}
+	if ((e = buf_append_u32(out, (uint32_t)sealed.len)) != 0 ||
+	    (e = buf_append(out, sealed.data, sealed.len)) != 0 ||
+	    (e = keyfile_put_meta(&meta, m)) != 0)
+		goto out;
+	e = crypto_seal(enc, meta.data, meta.len, head.data, head.len, out);
+out:
+	buf_release(&head);
+	buf_release(&payload);
+	buf_release(&meta);
+	buf_release(&sealed);
+	return e;
+}
+
+/* Where the parts of a key file are. */
+struct keyfile_parts {
+	uint16_t version;
+	size_t kek_off, kek_len;   /* SEAL(KEK, payload) */
+	size_t meta_off, meta_len; /* version 2: SEAL(enc, meta); else 0 */
+};
+
+static int
+keyfile_split(const uint8_t *p, size_t n, struct kdf_params *kp, struct keyfile_parts *kf,
+	      struct mm_ctx *c)
+{
+	struct rd r;
+	const uint8_t *magic;
+	uint8_t kdf;
+
+	memset(kf, 0, sizeof(*kf));
 	rd_init(&r, p, n);
-	if ((e = get_head(&r, "MMKY", "key file", c)) != 0)
-		return e;
+	magic = rd_ptr(&r, 4);
+	kf->version = rd_u16(&r);
+	if (r.bad || memcmp(magic, "MMKY", 4) != 0)
+		return mm_fail(c, MM_ECORRUPT, "key file: not a key file (bad magic)");
+	if (kf->version < 1 || kf->version > KEYFILE_VERSION)
+		return mm_fail(c, MM_EVERSION, "key file: encoding version %u is not supported "
+			       "(this mamori reads versions 1 to %d; %s)", kf->version,
+			       KEYFILE_VERSION, kf->version > KEYFILE_VERSION ?
+			       "upgrade mamori" : "the file is damaged");
 	kdf = rd_u8(&r);
 	kp->t_cost = rd_u32(&r);
 	kp->m_cost_kib = rd_u32(&r);
 	kp->parallelism = rd_u32(&r);
 	rd_copy(&r, kp->salt, sizeof(kp->salt));
-	if (r.bad || rd_left(&r) < MM_AEAD_OVERHEAD)
+	if (kf->version >= 2)
+		kf->kek_len = rd_u32(&r);
+	kf->kek_off = r.off;
+	if (kf->version == 1)
+		kf->kek_len = rd_left(&r);
+	if (r.bad || kf->kek_len < MM_AEAD_OVERHEAD || kf->kek_len > rd_left(&r))
 		return mm_fail(c, MM_ECORRUPT, "key file: truncated");
+	if (kf->version >= 2) {
+		kf->meta_off = kf->kek_off + kf->kek_len;
+		kf->meta_len = n - kf->meta_off;
+		if (kf->meta_len < MM_AEAD_OVERHEAD + KEYFILE_META_MIN)
+			return mm_fail(c, MM_ECORRUPT, "key file: truncated");
+	}
 	if (kdf != KDF_ARGON2ID)
 		return mm_fail(c, MM_EUNSUPPORTED, "key file: unknown key derivation function %u", kdf);
 	if (kp->t_cost < 1 || kp->t_cost > 64 || kp->parallelism < 1 || kp->parallelism > 64 ||
@@ -187,34 +255,102 @@ keyfile_kdf_params(const uint8_t *p, size_t n, struct kdf_params *kp, struct mm_
 }
 
 int
-keyfile_decode(const uint8_t *p, size_t n, const uint8_t kek[MM_KEY_LEN],
-	       uint8_t master[MM_KEY_LEN], struct keyfile_meta *m, struct mm_ctx *c)
+keyfile_kdf_params(const uint8_t *p, size_t n, struct kdf_params *kp, struct mm_ctx *c)
+{
+	struct keyfile_parts kf;
+
+	return keyfile_split(p, n, kp, &kf, c);
+}
+
+int
+keyfile_version(const uint8_t *p, size_t n, unsigned *version, struct mm_ctx *c)
+{
+	struct keyfile_parts kf;
+	struct kdf_params kp;
+	int e;
+
+	if ((e = keyfile_split(p, n, &kp, &kf, c)) != 0)
+		return e;
+	*version = kf.version;
+	return 0;
+}
+
+int
+keyfile_meta_read(const uint8_t *p, size_t n, const uint8_t enc[MM_KEY_LEN],
+		  struct keyfile_meta *m, struct mm_ctx *c)
 {
 	struct buf plain = BUF_INIT;
+	struct keyfile_parts kf;
 	struct kdf_params kp;
 	struct rd r;
 	int e;
 
 	memset(m, 0, sizeof(*m));
-	plain.secret = 1;
-	if ((e = keyfile_kdf_params(p, n, &kp, c)) != 0)
+	if ((e = keyfile_split(p, n, &kp, &kf, c)) != 0)
 		return e;
-	if ((e = crypto_open(kek, p + KEYFILE_HEAD_LEN, n - KEYFILE_HEAD_LEN, p, KEYFILE_HEAD_LEN,
+	if (kf.version < 2)
+		return mm_fail(c, MM_ENOENT, "key file: version 1 keeps its name under its "
+			       "own password only");
+	if ((e = crypto_open(enc, p + kf.meta_off, kf.meta_len, p, KEYFILE_HEAD_LEN, &plain)) != 0) {
+		buf_release(&plain);
+		return mm_fail(c, e, "key file: its description fails authentication (altered, "
+			       "or a key of another repository)");
+	}
+	rd_init(&r, plain.data, plain.len);
+	keyfile_get_meta(&r, m);
+	if ((e = get_end(&r, "key file", c)) != 0)
+		keyfile_meta_release(m);
+	buf_release(&plain);
+	return e;
+}
+
+int
+keyfile_decode(const uint8_t *p, size_t n, const uint8_t kek[MM_KEY_LEN],
+	       uint8_t master[MM_KEY_LEN], struct keyfile_meta *m, struct mm_ctx *c)
+{
+	struct buf plain = BUF_INIT;
+	struct keyfile_meta check = { 0 };
+	struct keyfile_parts kf;
+	struct kdf_params kp;
+	struct mm_keys k;
+	struct rd r;
+	int e;
+
+	memset(m, 0, sizeof(*m));
+	memset(&k, 0, sizeof(k));
+	plain.secret = 1;
+	if ((e = keyfile_split(p, n, &kp, &kf, c)) != 0)
+		return e;
+	if ((e = crypto_open(kek, p + kf.kek_off, kf.kek_len, p, KEYFILE_HEAD_LEN,
 			     &plain)) != 0) {
 		e = mm_fail(c, e, "key file: the password does not open this key");
 		goto out;
 	}
 	rd_init(&r, plain.data, plain.len);
 	rd_copy(&r, master, MM_KEY_LEN);
-	m->name = rd_str16(&r, REPO_NAME_MAX);
-	m->user = rd_str16(&r, REPO_NAME_MAX);
-	m->host = rd_str16(&r, REPO_NAME_MAX);
-	m->created_ns = (int64_t)rd_u64(&r);
-	if ((e = get_end(&r, "key file", c)) != 0) {
-		mm_wipe(master, MM_KEY_LEN);
-		keyfile_meta_release(m);
+	keyfile_get_meta(&r, m);
+	if ((e = get_end(&r, "key file", c)) != 0)
+		goto fail;
+	if (kf.version >= 2) {
+		/* The description every key holder reads must be this key's. */
+		memcpy(k.master, master, MM_KEY_LEN);
+		if ((e = crypto_keys_derive(&k)) != 0 ||
+		    (e = keyfile_meta_read(p, n, k.enc, &check, c)) != 0)
+			goto fail;
+		if (strcmp(check.name, m->name) != 0 || strcmp(check.user, m->user) != 0 ||
+		    strcmp(check.host, m->host) != 0 || check.created_ns != m->created_ns) {
+			e = mm_fail(c, MM_ECORRUPT, "key file: its two descriptions differ");
+			goto fail;
+		}
 	}
+	e = 0;
+	goto out;
+fail:
+	mm_wipe(master, MM_KEY_LEN);
+	keyfile_meta_release(m);
 out:
+	crypto_keys_wipe(&k);
+	keyfile_meta_release(&check);
 	buf_release(&plain);
 	return e;
 }
@@ -378,7 +514,10 @@ snapshot_encode(const struct snapshot *s, struct buf *out)
 {
 	int e;
 
-	if ((e = put_head(out, "MMSN")) != 0 || (e = buf_append_u64(out, (uint64_t)s->time_ns)) != 0 ||
+	/* Version 1 unless there is an original ID to record (version 2). */
+	if ((e = buf_append(out, "MMSN", 4)) != 0 ||
+	    (e = buf_append_u16(out, s->has_original ? 2 : 1)) != 0 ||
+	    (e = buf_append_u64(out, (uint64_t)s->time_ns)) != 0 ||
 	    (e = buf_append_str16(out, s->host)) != 0 || (e = buf_append_str16(out, s->user)) != 0 ||
 	    (e = buf_append_u32(out, s->uid)) != 0 || (e = buf_append_u32(out, s->gid)) != 0 ||
 	    (e = put_strings(out, s->paths, s->npaths)) != 0 ||
@@ -389,9 +528,9 @@ snapshot_encode(const struct snapshot *s, struct buf *out)
 	if (s->has_parent && (e = buf_append(out, s->parent.b, MM_ID_LEN)) != 0)
 		return e;
 	if ((e = buf_append(out, s->tree.b, MM_ID_LEN)) != 0 ||
-	    (e = buf_append_str16(out, s->program)) != 0)
+	    (e = buf_append_str16(out, s->program)) != 0 || (e = put_summary(out, &s->sum)) != 0)
 		return e;
-	return put_summary(out, &s->sum);
+	return s->has_original ? buf_append(out, s->original.b, MM_ID_LEN) : 0;
 }
 
 int
@@ -405,8 +544,17 @@ snapshot_decode(const uint8_t *p, size_t n, struct snapshot *s, struct mm_ctx *c
 	memset(s, 0, sizeof(*s));
 	s->id = keep;
 	rd_init(&r, p, n);
-	if ((e = get_head(&r, "MMSN", "snapshot", c)) != 0)
-		return e;
+	{
+		const uint8_t *m = rd_ptr(&r, 4);
+		uint16_t v = rd_u16(&r);
+
+		if (r.bad || memcmp(m, "MMSN", 4) != 0)
+			return mm_fail(c, MM_ECORRUPT, "snapshot: not a snapshot (bad magic)");
+		if (v < 1 || v > 2)
+			return mm_fail(c, MM_EVERSION, "snapshot: encoding version %u is not "
+				       "supported (this mamori reads versions 1 and 2; upgrade mamori)", v);
+		s->has_original = v == 2;
+	}
 	s->time_ns = (int64_t)rd_u64(&r);
 	s->host = rd_str16(&r, REPO_NAME_MAX);
 	s->user = rd_str16(&r, REPO_NAME_MAX);
@@ -425,6 +573,8 @@ snapshot_decode(const uint8_t *p, size_t n, struct snapshot *s, struct mm_ctx *c
 	rd_copy(&r, s->tree.b, MM_ID_LEN);
 	s->program = rd_str16(&r, REPO_NAME_MAX);
 	get_summary(&r, &s->sum);
+	if (s->has_original)
+		rd_copy(&r, s->original.b, MM_ID_LEN);
 	if ((e = get_end(&r, "snapshot", c)) != 0 || !s->host || !s->user || !s->program) {
 		snapshot_release(s);
 		s->id = keep;

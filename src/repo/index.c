@@ -288,7 +288,7 @@ index_decode(struct index *ix, const uint8_t *p, size_t n, struct mm_ctx *c)
 	if (r.bad || memcmp(magic, "MMIX", 4) != 0)
 		return mm_fail(c, MM_ECORRUPT, "not an index (bad magic or truncated)");
 	if (ver != INDEX_VERSION)
-		return mm_fail(c, MM_EUNSUPPORTED, "index encoding version %u is not supported", ver);
+		return mm_fail(c, MM_EVERSION, "index encoding version %u is not supported", ver);
 	if (npk > rd_left(&r) / (MM_ID_LEN + 4))
 		return mm_fail(c, MM_ECORRUPT, "index: %u packs cannot fit in %zu bytes", npk,
 			       rd_left(&r));

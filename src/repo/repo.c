@@ -3,50 +3,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "repo/repo.h"
 #include "repo/repo_internal.h"
-
-static int
-write_keyfile(struct backend *be, const char *password, const struct repo_init_opts *o,
-	      const uint8_t master[MM_KEY_LEN], struct mm_ctx *c)
-{
-	struct kdf_params kp;
-	uint8_t kek[MM_KEY_LEN];
-	struct buf kf = BUF_INIT;
-	struct keyfile_meta m = { 0 };
-	uint8_t sum[32];
-	char name[65];
-	int r;
-
-	if ((r = crypto_kdf_default(&kp, o->fast_kdf)) != 0)
-		return mm_fail(c, r, "cannot choose key derivation parameters");
-	if ((r = crypto_kdf(&kp, password, strlen(password), kek)) != 0) {
-		mm_fail(c, r, "password key derivation failed");
-		goto out;
-	}
-	m.name = (char *)(o->key_name ? o->key_name : "");
-	m.user = repo_username();
-	m.host = repo_hostname();
-	m.created_ns = time_now_ns();
-	if (!m.user || !m.host) {
-		r = mm_fail(c, MM_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = keyfile_encode(&kp, kek, master, &m, &kf)) != 0) {
-		mm_fail(c, r, "cannot encode key file");
-		goto out;
-	}
-	crypto_sha256(kf.data, kf.len, sum);
-	hex_encode(sum, sizeof(sum), name);
-	r = backend_write(be, OBJ_KEY, name, kf.data, kf.len, c);
-out:
-	mm_wipe(kek, sizeof(kek));
-	free(m.user);
-	free(m.host);
-	buf_release(&kf);
-	return r;
-}
 
 static int
 write_config(struct backend *be, const struct mm_keys *k, const struct repo_config *cf,
@@ -108,7 +68,7 @@ repo_init(const char *location, const char *password, const struct repo_init_opt
 		goto out;
 	}
 	/* The key first, the config last: a config marks a finished repository. */
-	if ((r = write_keyfile(be, password, o, k.master, c)) != 0)
+	if ((r = repo_keyfile_write(be, password, o->key_name, o->fast_kdf, &k, NULL, c)) != 0)
 		goto out;
 	r = write_config(be, &k, &cf, c);
 out:
@@ -121,8 +81,11 @@ struct key_try {
 	struct repo *r;
 	const char *password;
 	int found;
-	int last_err;
-	struct mm_ctx *c;
+	int nkeys;
+	int version_err;        /* a key file of a version this build does not read */
+	char version_msg[1100];
+	int access_err;         /* a key file this user may not read */
+	char access_msg[1100];
 };
 
 static int
@@ -131,33 +94,39 @@ try_key(const char *name, uint64_t size, void *arg)
 	struct key_try *t = arg;
 	struct buf kf = BUF_INIT;
 	struct kdf_params kp;
-	struct keyfile_meta m = { 0 };
 	uint8_t kek[MM_KEY_LEN];
-	struct mm_ctx ignore = MM_CTX_INIT;
+	struct mm_ctx ctx = MM_CTX_INIT;
 	int r;
 
+	t->nkeys++;
 	if (size > REPO_KEYFILE_MAX)
 		return 0; /* not a key we could have written; try the others */
-	if ((r = backend_read(t->r->be, OBJ_KEY, name, 0, 0, &kf, &ignore)) != 0 ||
-	    (r = keyfile_kdf_params(kf.data, kf.len, &kp, &ignore)) != 0 ||
+	if ((r = backend_read(t->r->be, OBJ_KEY, name, 0, 0, &kf, &ctx)) != 0 ||
+	    (r = keyfile_kdf_params(kf.data, kf.len, &kp, &ctx)) != 0 ||
 	    (r = crypto_kdf(&kp, t->password, strlen(t->password), kek)) != 0) {
-		t->last_err = r;
+		if (r == MM_EVERSION && !t->version_err) {
+			t->version_err = 1;
+			snprintf(t->version_msg, sizeof(t->version_msg), "keys/%.12s…: %s", name,
+				 ctx.msg);
+		}
+		if (r == MM_EACCESS && !t->access_err) {
+			t->access_err = 1;
+			snprintf(t->access_msg, sizeof(t->access_msg), "%s", ctx.msg);
+		}
 		r = 0;
 		goto out;
 	}
-	r = keyfile_decode(kf.data, kf.len, kek, t->r->keys.master, &m, &ignore);
+	r = keyfile_decode(kf.data, kf.len, kek, t->r->keys.master, &t->r->key_meta, &ctx);
 	if (r == 0) {
 		t->found = 1;
 		memcpy(t->r->key_name, name, 64);
 		t->r->key_name[64] = '\0';
 		r = 1; /* stop listing */
 	} else {
-		t->last_err = r;
 		r = 0;
 	}
 out:
 	mm_wipe(kek, sizeof(kek));
-	keyfile_meta_release(&m);
 	buf_release(&kf);
 	return r;
 }
@@ -213,6 +182,14 @@ repo_open(const char *location, const char *password, struct repo **out, struct 
 	index_init(&r->idx);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_mutex_init(&r->lock_mu, NULL);
+	pthread_mutex_init(&r->refresh_mu, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&r->refresh_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_cond_init(&r->writer_free, NULL);
 	repo_zcache_init(r);
 	for (size_t i = 0; i < REPO_WRITERS_MAX; i++)
@@ -228,9 +205,17 @@ repo_open(const char *location, const char *password, struct repo **out, struct 
 	memset(&t, 0, sizeof(t));
 	t.r = r;
 	t.password = password;
-	t.c = c;
 	if ((e = backend_list(r->be, OBJ_KEY, try_key, &t, c)) < 0)
 		goto fail;
+	if (!t.found && t.access_err) {
+		e = mm_fail(c, MM_EACCESS, "%s", t.access_msg);
+		goto fail;
+	}
+	if (!t.found && t.version_err) {
+		e = mm_fail(c, MM_EVERSION, "%s: no key this mamori can read opens with the "
+			    "password; %s", location, t.version_msg);
+		goto fail;
+	}
 	if (!t.found) {
 		e = mm_fail(c, MM_EPASSWORD, "%s: wrong password: no key of this repository "
 			    "opens with it", location);
@@ -262,11 +247,14 @@ repo_free(struct repo *r)
 		free(w->entries);
 	}
 	index_release(&r->idx);
+	keyfile_meta_release(&r->key_meta);
 	crypto_keys_wipe(&r->keys);
 	mm_wipe(&r->gear, sizeof(r->gear));
 	pthread_cond_destroy(&r->writer_free);
 	pthread_mutex_destroy(&r->mu);
 	pthread_mutex_destroy(&r->lock_mu);
+	pthread_mutex_destroy(&r->refresh_mu);
+	pthread_cond_destroy(&r->refresh_cv);
 	repo_zcache_release(r);
 	backend_free(r->be);
 	free(r);
@@ -421,8 +409,8 @@ int
 repo_snapshot_find(struct repo *r, const char *spec, struct snapshot *out, struct mm_ctx *c)
 {
 	struct snapshot *v = NULL;
-	size_t n = 0, hit = SIZE_MAX, len;
-	char hex[65];
+	size_t n = 0, hit = SIZE_MAX, nhits = 0, len;
+	char hex[65], cand[10 * 32] = "";
 	int e;
 
 	if ((e = repo_snapshot_list(r, &v, &n, c)) != 0)
@@ -431,8 +419,13 @@ repo_snapshot_find(struct repo *r, const char *spec, struct snapshot *out, struc
 	if (strcmp(spec, "latest") == 0) {
 		if (n > 0)
 			hit = n - 1;
+		else {
+			e = mm_fail(c, MM_ENOSNAPSHOT, "no snapshot in this repository yet: "
+				    "'latest' names none");
+			goto out;
+		}
 	} else if (len == 0 || len > 64 || hex_prefix_len(spec) != len) {
-		e = mm_fail(c, MM_EINVAL, "'%s' is not a snapshot ID: use 'latest' or a hex ID "
+		e = mm_fail(c, MM_ENOSNAPSHOT, "'%s' is not a snapshot ID: use 'latest' or a hex ID "
 			    "prefix from 'mamori snapshots'", spec);
 		goto out;
 	} else {
@@ -440,16 +433,26 @@ repo_snapshot_find(struct repo *r, const char *spec, struct snapshot *out, struc
 			hex_encode(v[i].id.b, MM_ID_LEN, hex);
 			if (strncasecmp(hex, spec, len) != 0)
 				continue;
-			if (hit != SIZE_MAX) {
-				e = mm_fail(c, MM_EAMBIGUOUS, "snapshot prefix '%s' is ambiguous: "
-					    "give more digits", spec);
-				goto out;
+			if (nhits < 10) {
+				char when[32];
+				size_t at = strlen(cand);
+				time_format_utc(v[i].time_ns, when, sizeof(when));
+				snprintf(cand + at, sizeof(cand) - at, "%s%.8s (%s)", nhits ? ", " : "",
+					 hex, when);
 			}
+			nhits++;
 			hit = i;
 		}
 	}
+	if (nhits > 1) {
+		e = mm_fail(c, MM_EAMBIGUOUS, "snapshot prefix '%s' is ambiguous: it matches %zu "
+			    "snapshots: %s%s; give more digits", spec, nhits, cand,
+			    nhits > 10 ? ", …" : "");
+		goto out;
+	}
 	if (hit == SIZE_MAX) {
-		e = mm_fail(c, MM_ENOENT, "no snapshot '%s' in this repository", spec);
+		e = mm_fail(c, MM_ENOSNAPSHOT, "no snapshot '%s' in this repository: see "
+			    "'mamori snapshots'", spec);
 		goto out;
 	}
 	*out = v[hit];

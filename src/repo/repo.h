@@ -203,6 +203,10 @@ struct snapshot {
 	struct mm_id tree;
 	char *program;
 	struct snap_summary sum;
+	/* Encoding version 2 only: the ID this snapshot had first, before it
+	 * was rewritten (tag); absent in snapshots never rewritten. */
+	int has_original;
+	struct mm_id original;
 };
 void snapshot_release(struct snapshot *s);
 void snapshot_free(struct snapshot *s);
@@ -210,20 +214,32 @@ int snapshot_encode(const struct snapshot *s, struct buf *out) MM_MUST_CHECK;
 int snapshot_decode(const uint8_t *p, size_t n, struct snapshot *out, struct mm_ctx *c) MM_MUST_CHECK;
 
 /* ---- key files and config ------------------------------------------- */
+/* Key file encoding written by this build (1 is still read). */
+#define KEYFILE_VERSION 2
 struct keyfile_meta {
 	char *name, *user, *host;
 	int64_t created_ns;
 };
+/* enc (the repository's derived enc key) also seals a copy of m that every
+ * key holder can read (version 2); enc NULL writes version 1 (tests of old
+ * repositories only). */
 int keyfile_encode(const struct kdf_params *kp, const uint8_t kek[MM_KEY_LEN],
-		   const uint8_t master[MM_KEY_LEN], const struct keyfile_meta *m,
-		   struct buf *out) MM_MUST_CHECK;
-/* Parse only the plaintext KDF parameters. */
+		   const uint8_t master[MM_KEY_LEN], const uint8_t *enc,
+		   const struct keyfile_meta *m, struct buf *out) MM_MUST_CHECK;
+/* Parse only the plaintext KDF parameters. MM_EVERSION for a version this
+ * build does not read. */
 int keyfile_kdf_params(const uint8_t *p, size_t n, struct kdf_params *kp,
 		       struct mm_ctx *c) MM_MUST_CHECK;
+int keyfile_version(const uint8_t *p, size_t n, unsigned *version,
+		    struct mm_ctx *c) MM_MUST_CHECK;
 /* Unwrap with a KEK; MM_EAUTH when the password does not fit. */
 int keyfile_decode(const uint8_t *p, size_t n, const uint8_t kek[MM_KEY_LEN],
 		   uint8_t master[MM_KEY_LEN], struct keyfile_meta *m,
 		   struct mm_ctx *c) MM_MUST_CHECK;
+/* The description of a version 2 key with the repository's enc key, without
+ * its password. MM_ENOENT for a version 1 key. */
+int keyfile_meta_read(const uint8_t *p, size_t n, const uint8_t enc[MM_KEY_LEN],
+		      struct keyfile_meta *m, struct mm_ctx *c) MM_MUST_CHECK;
 void keyfile_meta_release(struct keyfile_meta *m);
 int config_encode(const struct repo_config *cf, struct buf *out) MM_MUST_CHECK;
 int config_decode(const uint8_t *p, size_t n, struct repo_config *cf,
@@ -275,6 +291,7 @@ struct repo {
 	struct mm_keys keys;
 	struct chunker_gear gear;
 	char key_name[65]; /* the key file that opened it */
+	struct keyfile_meta key_meta; /* and its description */
 	struct index idx;
 	uint32_t idx_saved;  /* packs [0, idx_saved) are in index objects already */
 	pthread_mutex_t mu;  /* guards idx, writers, stats */
@@ -287,6 +304,15 @@ struct repo {
 	_Atomic int64_t lock_time_ns;
 	pthread_mutex_t lock_mu; /* one refresh at a time (walkers run in parallel) */
 	struct lock_info lock;
+	/* The refresher thread rewrites the lock every lock_refresh_ns while it
+	 * is held, whatever the operation is doing (repo_lock starts it). */
+	int64_t lock_refresh_ns;   /* 0: LOCK_REFRESH_NS (tests set less) */
+	pthread_t refresher;
+	int refresher_on;
+	int refresh_stop;
+	pthread_mutex_t refresh_mu;
+	pthread_cond_t refresh_cv;
+	_Atomic int lock_err;      /* a refresh failed, or our lock was removed */
 	struct zcache zc, zd; /* compression and decompression contexts */
 };
 
@@ -305,15 +331,72 @@ int repo_open(const char *location, const char *password, struct repo **out,
 /* Flushes nothing: call repo_flush first. Releases the lock if held. */
 void repo_free(struct repo *r);
 
-/* Lock: a lock object per process. MM_ELOCKED names the holder. */
+/*
+ * Lock: a lock object per process (docs/repository-format.md, Locks).
+ * Shared locks coexist, except that two maintenance locks (a shared lock
+ * whose command is "prune" or "forget") exclude each other; an exclusive
+ * lock excludes every other. Locks of dead processes of this host are
+ * removed on the way. MM_ELOCKED names the holder; MM_ESTALELOCK when the
+ * only holders are stale (not refreshed for LOCK_STALE_NS): 'mamori
+ * unlock' removes those. Called again on a repository already locked, it
+ * changes the lock's kind (prune upgrades to exclusive); on failure the
+ * old lock stays. Starts the refresher thread.
+ */
 int repo_lock(struct repo *r, int exclusive, const char *command, struct mm_ctx *c) MM_MUST_CHECK;
-/* Rewrite the lock object if it is older than LOCK_REFRESH_NS. */
+/* The same, retrying with a growing pause (0.1 s to 2 s) while another
+ * process holds the repository, for at most wait_ns. */
+int repo_lock_wait(struct repo *r, int exclusive, const char *command, int64_t wait_ns,
+		   struct mm_ctx *c) MM_MUST_CHECK;
+/* Rewrite the lock object if it is older than LOCK_REFRESH_NS; reports a
+ * failure of the refresher thread, or that our lock was removed. */
 int repo_lock_refresh(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
+/* Our lock object is still there (nobody ran 'unlock --remove-all'). */
+int repo_lock_check(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
 void repo_unlock(struct repo *r);
 /* List lock objects (for status and check). cb gets each decoded lock. */
 int repo_list_locks(struct repo *r, int (*cb)(const char *name, const struct lock_info *l,
 					      void *arg), void *arg, struct mm_ctx *c) MM_MUST_CHECK;
+enum lock_state {
+	LOCK_LIVE = 0,  /* its process may be working */
+	LOCK_DEAD = 1,  /* this host, and its process is gone (or the pid reused) */
+	LOCK_STALE = 2, /* not refreshed for LOCK_STALE_NS */
+};
+enum lock_state lock_state(const struct lock_info *l, int64_t now_ns);
+/* LOCK_DEAD or LOCK_STALE. */
 int lock_is_stale(const struct lock_info *l, int64_t now_ns);
+/* Two locks that cannot be held at once. */
+int lock_conflicts(int exclusive, const char *command, const struct lock_info *other);
+/* Remove the locks of other processes that are dead or stale (all of
+ * them with all). cb (may be NULL) hears of each lock and whether it was
+ * removed. */
+int repo_remove_locks(struct repo *r, int all,
+		      void (*cb)(void *arg, const struct lock_info *l, enum lock_state st,
+				 int removed), void *arg, struct mm_ctx *c) MM_MUST_CHECK;
+
+/* ---- keys of an open repository (key.c) ------------------------------- */
+struct repo_key {
+	char id[65];       /* the key file's name */
+	unsigned version;  /* its encoding version */
+	int in_use;        /* the key that opened this repository */
+	int has_meta;      /* meta is known (version 2, or the key in use) */
+	struct keyfile_meta meta;
+};
+/* Every key file, oldest first (by creation time, then ID). */
+int repo_key_list(struct repo *r, struct repo_key **out, size_t *n,
+		  struct mm_ctx *c) MM_MUST_CHECK;
+void repo_key_list_free(struct repo_key *v, size_t n);
+/* A new key file for password, named name, recorded as made now by this
+ * user on this host. fast_kdf: test suites only. */
+int repo_key_add(struct repo *r, const char *password, const char *name, int fast_kdf,
+		 char id_out[65], struct mm_ctx *c) MM_MUST_CHECK;
+/* Remove the key whose ID starts with prefix. Refuses (MM_EINVAL) the last
+ * key, and the key in use unless force. MM_EAMBIGUOUS lists candidates. */
+int repo_key_remove(struct repo *r, const char *prefix, int force, char id_out[65],
+		    struct mm_ctx *c) MM_MUST_CHECK;
+/* Replace the key in use by a new one for new_password with the same name;
+ * the new file is durable before the old one is removed. */
+int repo_key_passwd(struct repo *r, const char *new_password, int fast_kdf,
+		    char id_out[65], struct mm_ctx *c) MM_MUST_CHECK;
 
 /* Load every index object into r->idx. */
 int repo_load_index(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;

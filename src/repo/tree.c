@@ -264,7 +264,7 @@ tree_decode(const uint8_t *p, size_t n, struct tree *out, struct mm_ctx *c)
 	if (r.bad || memcmp(magic, "MMTR", 4) != 0)
 		return mm_fail(c, MM_ECORRUPT, "not a tree (bad magic or truncated)");
 	if (ver != TREE_VERSION)
-		return mm_fail(c, MM_EUNSUPPORTED, "tree encoding version %u is not supported", ver);
+		return mm_fail(c, MM_EVERSION, "tree encoding version %u is not supported", ver);
 	if (cnt > TREE_ENTRIES_MAX || cnt > rd_left(&r) / NODE_MIN_LEN)
 		return mm_fail(c, MM_ECORRUPT, "tree: %u entries cannot fit in %zu bytes", cnt,
 			       rd_left(&r));

@@ -48,6 +48,14 @@ mm_strerror(int code)
 		return "ambiguous snapshot prefix";
 	case MM_EINTR:
 		return "interrupted";
+	case MM_ECONFIG:
+		return "configuration error";
+	case MM_ECHILD:
+		return "a command failed";
+	case MM_EBUSY:
+		return "already running";
+	case MM_EVERIFY:
+		return "restored data differs from the snapshot";
 	case MM_ETIMEDOUT:
 		return "connection timed out";
 	case MM_ECONNREFUSED:
@@ -68,6 +76,24 @@ mm_strerror(int code)
 		return "the local clock is too far off for the remote side";
 	case MM_EREMOTE:
 		return "the remote side reported an error";
+	case MM_ESTALELOCK:
+		return "repository locked by a stale lock";
+	case MM_ENOSNAPSHOT:
+		return "no such snapshot";
+	case MM_ENOPATH:
+		return "no such path in the snapshot";
+	case MM_EVERSION:
+		return "format version not supported by this mamori";
+	case MM_EACCESS:
+		return "repository not accessible to this user";
+	case MM_EHOSTKEY:
+		return "the remote host key is unknown or has changed";
+	case MM_ECONNLOST:
+		return "the connection dropped";
+	case MM_EPROTOCOL:
+		return "the remote side broke the protocol";
+	case MM_EKEYSDIFFER:
+		return "the repositories do not share chunker parameters and ID key";
 	default:
 		return "unknown error";
 	}

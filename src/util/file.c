@@ -143,6 +143,7 @@ file_read_all(const char *path, size_t max, struct buf *b, struct mm_ctx *c)
 	}
 	r = 0;
 out:
+	mm_wipe(&one, sizeof(one)); /* the file may be a secret */
 	if (r != 0)
 		buf_reset(b);
 	if (fd >= 0)

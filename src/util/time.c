@@ -19,6 +19,14 @@ time_now_ns(void)
 	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
+int64_t
+mm_clock_now(const struct mm_clock *c)
+{
+	if (c != NULL && c->now_ns != NULL)
+		return c->now_ns(c->arg);
+	return time_now_ns();
+}
+
 double
 time_mono(void)
 {

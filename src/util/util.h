@@ -50,6 +50,22 @@ enum mm_err {
 	MM_ETAMPER = -46,   /* the ledger or a checkpoint does not verify */
 	MM_ETORN = -47,     /* the ledger ends in a torn record (crash during append) */
 	MM_ESIG = -48,      /* a signature does not verify with the given key */
+	MM_ESTALELOCK = -26, /* locked only by stale locks: 'mamori unlock' removes them */
+	/* Reading a repository (keys, diff, find, dump, stats, tag). */
+	MM_ENOSNAPSHOT = -30, /* no snapshot matches the given ID or prefix */
+	MM_ENOPATH = -31,   /* the path is not in the snapshot */
+	MM_EVERSION = -32,  /* an object's format version is not one this build reads */
+	MM_EACCESS = -33,   /* the repository's files are not accessible to this user */
+	/* Configuration and continuity policy (src/conf, src/policy). */
+	MM_ECONFIG = -54,   /* the configuration file is wrong (file:line says where) */
+	MM_ECHILD = -55,    /* a command mamori ran failed (exit status or signal) */
+	MM_EBUSY = -56,     /* a run for this dataset is already in progress */
+	MM_EVERIFY = -57,   /* restored bytes differ from the snapshot */
+	/* SFTP backend and snapshot copy (-42..-45). */
+	MM_EHOSTKEY = -42,  /* the SSH host key is unknown or has changed */
+	MM_ECONNLOST = -43, /* the connection dropped in the middle */
+	MM_EPROTOCOL = -44, /* the peer broke its protocol (malformed reply) */
+	MM_EKEYSDIFFER = -45, /* copy: the repositories do not share chunking and IDs */
 };
 
 const char *mm_strerror(int code);
@@ -167,6 +183,29 @@ double time_mono(void);    /* CLOCK_MONOTONIC seconds */
 void time_format_utc(int64_t ns, char *out, size_t n);
 /* Local time, "2026-11-24 21:17:14" (out >= 32). */
 void time_format_local(int64_t ns, char *out, size_t n);
+
+/* A clock the library reads for decisions that depend on the date (is a
+ * backup due, how old is it); tests put a fixed or moving one behind it. */
+struct mm_clock {
+	int64_t (*now_ns)(void *arg);
+	void *arg;
+};
+/* now_ns(arg), or CLOCK_REALTIME when c or c->now_ns is NULL. */
+int64_t mm_clock_now(const struct mm_clock *c);
+
+/* ---- child processes --------------------------------------------------- */
+/*
+ * Start argv[0] (looked up in PATH when it has no '/') with posix_spawnp:
+ * never through a shell. Its standard input is /dev/null; with out_fd its
+ * standard output is a pipe whose read end (close-on-exec) is returned,
+ * else it shares ours; standard error is always ours.
+ */
+int proc_spawn(char *const argv[], int *out_fd, int *pid, struct mm_ctx *c) MM_MUST_CHECK;
+/* Wait for pid: 0 when it exited with status 0, else MM_ECHILD with
+ * "NAME exited with status N" or "NAME was killed by signal N (SIGX)". */
+int proc_wait(int pid, const char *name, struct mm_ctx *c) MM_MUST_CHECK;
+/* spawn + wait, output to ours. */
+int proc_run(char *const argv[], struct mm_ctx *c) MM_MUST_CHECK;
 
 /* ---- human sizes ------------------------------------------------------- */
 void fmt_bytes(uint64_t n, char *out, size_t sz); /* "1.23 GiB" */

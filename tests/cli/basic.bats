@@ -165,11 +165,12 @@ make_tree() {
 	[ "$status" -eq 0 ]
 
 	run mm restore latest --target "$T/none" --include /no/such/path
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 20 ]
 	[[ "$output" == *"/no/such/path: no such path in the snapshot"* ]]
 
 	run mm ls deadbeefdeadbeef
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 18 ]
+	[ "$output" = "mamori: no snapshot 'deadbeefdeadbeef' in this repository: see 'mamori snapshots'" ]
 }
 
 @test "cat config shows the chunker parameters; cat snapshot and tree decode" {

@@ -80,17 +80,26 @@ load helpers
 	mkdir "$T/a" "$T/b"
 	head -c 3000000 /dev/urandom > "$T/a/first.bin"
 	mm backup "$T/a" >/dev/null
+	# Each backup may split its data over several packs (one per thread),
+	# of any sizes: the largest of each backup, and the second one from the
+	# second backup only (not chosen by time).
+	find "$T/repo/data" -type f | sort > "$T/packs-a"
 	first=$(find "$T/repo/data" -type f -size +100k -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
 	head -c 3000000 /dev/urandom > "$T/b/second.bin"
 	mm backup "$T/b" >/dev/null
-	second=$(find "$T/repo/data" -type f -size +100k -newer "$first" -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+	second=$(find "$T/repo/data" -type f -size +100k -printf '%s %p\n' | sort -n |
+		grep -v -F -f "$T/packs-a" | tail -1 | cut -d' ' -f2)
 	[ -n "$first" ] && [ -n "$second" ] && [ "$first" != "$second" ]
 	cp "$first" "$T/swap" && cp "$second" "$first" && cp "$T/swap" "$second"
 	run mm check --read-data
+	echo "$output"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"pack $(basename "$first"): "*" disagree"*" with the pack header"* ]]
-	[[ "$output" == *"pack $(basename "$second"): "*" disagree"*" with the pack header"* ]]
-	[[ "$output" == *"pack $(basename "$first"): its header does not match its name"* ]]
+	# Whichever is the shorter, both are read and both are named, each on a
+	# line of its own.
+	for p in "$first" "$second"; do
+		grep -q "^mamori: warning: pack $(basename "$p"): [0-9]* index entr[a-z]* disagree[s]* with the pack header" <<<"$output"
+		grep -q "^mamori: warning: pack $(basename "$p"): its header does not match its name" <<<"$output"
+	done
 	run mm restore latest --target "$T/out"
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"$T/b/second.bin"*"authentication failed"* ]]
@@ -181,7 +190,9 @@ load helpers
 	mm init >/dev/null
 	mkdir "$T/src"
 	for i in 1 2 3 4 5 6; do head -c 20000000 /dev/urandom > "$T/src/f$i"; done
-	mm backup "$T/src" >/dev/null 2>&1 &
+	# The binary itself in the background, not the mm function: $! would
+	# be a subshell, and killing it would leave the backup running.
+	"$MAMORI" backup "$T/src" >/dev/null 2>&1 &
 	pid=$!
 	# Kill once some pack is on disk, so the kill lands mid-backup.
 	for _ in $(seq 1 200); do

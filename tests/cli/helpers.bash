@@ -34,3 +34,43 @@ summary_field() {
 skip_unless_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 }
+
+# Run a command with the fault shim (tests/shims/faults.c) preloaded; ASan
+# must come first among the libraries, so its link-order check is off.
+with_faults() {
+	LD_PRELOAD="$MAMORI_SHIM_FAULTS" ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" "$@"
+}
+
+# Wait (bounded, no timing assertion) until process $1 is stopped.
+wait_stopped() {
+	for _ in $(seq 1 2400); do
+		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		[ -e "/proc/$1" ] || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# Start a program (not a shell function: $! must be the program itself)
+# in the background with its output in file $1; BG_PID is its pid, and
+# kill_background (called from a file's teardown) kills it even when the
+# test fails. Use env to give it variables: start_bg OUT env A=1 "$MAMORI" ...
+start_bg() {
+	local out=$1
+	shift
+	"$@" > "$out" 2>&1 &
+	BG_PID=$!
+	echo "$BG_PID" >> "$T/bg.pids"
+}
+
+kill_background() {
+	[ -f "$T/bg.pids" ] || return 0
+	while read -r p; do
+		kill -9 "$p" 2>/dev/null || true
+	done < "$T/bg.pids"
+}
+
+# The environment that preloads the fault shim, for env: env $(faults_env) ...
+faults_env() {
+	echo "LD_PRELOAD=$MAMORI_SHIM_FAULTS ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
+}

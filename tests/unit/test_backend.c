@@ -446,6 +446,28 @@ test_local_layout_modes(void **state)
 	assert_int_equal(mode_of(f->repo, "data/ab/" NAME_A), 0600);
 	assert_int_equal(mode_of(f->repo, "keys/" NAME_C), 0600);
 	assert_false(exists(f->repo, "data/cd"));
+	/* Every other object type, with the umask at 0. */
+	assert_int_equal(backend_write(f->be, OBJ_INDEX, NAME_A, "i", 1, &c), 0);
+	assert_int_equal(backend_write(f->be, OBJ_SNAPSHOT, NAME_A, "s", 1, &c), 0);
+	assert_int_equal(backend_write(f->be, OBJ_LOCK, NAME_A, "l", 1, &c), 0);
+	assert_int_equal(mode_of(f->repo, "index/" NAME_A), 0600);
+	assert_int_equal(mode_of(f->repo, "snapshots/" NAME_A), 0600);
+	assert_int_equal(mode_of(f->repo, "locks/" NAME_A), 0600);
+	/* A pack streamed through an upload: its temporary, then the pack. */
+	{
+		struct backend_upload *u = NULL;
+		struct stat st;
+
+		assert_int_equal(backend_upload_begin(f->be, OBJ_PACK, &u, &c), 0);
+		assert_int_equal(backend_upload_append(u, "pack", 4, &c), 0);
+		assert_non_null(u->tmp);
+		assert_int_equal(stat(u->tmp, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		assert_int_equal(backend_upload_commit(u, NAME_C, &c), 0);
+		assert_int_equal(backend_sync(f->be, &c), 0);
+		assert_int_equal(mode_of(f->repo, "data/cd"), 0700);
+		assert_int_equal(mode_of(f->repo, "data/cd/" NAME_C), 0600);
+	}
 }
 
 static void
@@ -622,8 +644,11 @@ test_open(void **state)
 	assert_int_equal(backend_open("s3:bucket/path", &be, &c), MM_EUNSUPPORTED);
 	assert_string_equal(c.msg, "backend 's3' is not available in this build");
 	assert_null(be);
-	assert_int_equal(backend_open("sftp:host:/srv/repo", &be, &c), MM_EUNSUPPORTED);
-	assert_string_equal(c.msg, "backend 'sftp' is not available in this build");
+	/* sftp: the location is checked before ssh runs (tests/cli/sftp.bats
+	 * runs a real server). */
+	assert_int_equal(backend_open("sftp:host", &be, &c), MM_EINVAL);
+	assert_string_equal(c.msg, "sftp: 'host' names no folder: write sftp:[USER@]HOST:/PATH");
+	assert_null(be);
 	assert_int_equal(backend_open("", &be, &c), MM_EINVAL);
 	assert_int_equal(backend_open("local:", &be, &c), MM_EINVAL);
 

@@ -234,7 +234,7 @@ test_pack_header(void **state)
 	assert_int_equal(pack_header_decode(b.data, b.len, &out, &n, &c), MM_ECORRUPT);
 	b.data[0] = 'M';
 	b.data[4] = 2; /* a future version */
-	assert_int_equal(pack_header_decode(b.data, b.len, &out, &n, &c), MM_EUNSUPPORTED);
+	assert_int_equal(pack_header_decode(b.data, b.len, &out, &n, &c), MM_EVERSION);
 	buf_release(&b);
 }
 
@@ -261,14 +261,14 @@ test_config(void **state)
 	buf_reset(&b);
 	cf.version = REPO_VERSION + 1;
 	assert_int_equal(config_encode(&cf, &b), 0);
-	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EUNSUPPORTED);
+	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EVERSION);
 	assert_non_null(strstr(c.msg, "version 3"));
 	assert_non_null(strstr(c.msg, "upgrade mamori"));
 	/* Version 1 sealed blobs without associated data: refused, with what to do. */
 	buf_reset(&b);
 	cf.version = 1;
 	assert_int_equal(config_encode(&cf, &b), 0);
-	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EUNSUPPORTED);
+	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EVERSION);
 	assert_non_null(strstr(c.msg, "make a new repository"));
 	buf_release(&b);
 }
@@ -288,7 +288,7 @@ test_keyfile(void **state)
 	assert_int_equal(crypto_kdf_default(&kp, 1), 0);
 	memset(kek, 1, sizeof(kek));
 	memset(master, 2, sizeof(master));
-	assert_int_equal(keyfile_encode(&kp, kek, master, &m, &b), 0);
+	assert_int_equal(keyfile_encode(&kp, kek, master, NULL, &m, &b), 0);
 	assert_int_equal(keyfile_kdf_params(b.data, b.len, &kp2, &c), 0);
 	assert_memory_equal(&kp2, &kp, sizeof(kp));
 	assert_int_equal(keyfile_decode(b.data, b.len, kek, got, &out, &c), 0);
@@ -313,6 +313,58 @@ test_keyfile(void **state)
 	b.data[13] = 0xff;
 	b.data[14] = 0xff;
 	assert_int_equal(keyfile_kdf_params(b.data, b.len, &kp2, &c), MM_ELIMIT);
+	buf_release(&b);
+}
+
+/* Version 2: a copy of the description sealed under the repository's enc
+ * key, readable by every key holder; both copies must agree. */
+static void
+test_keyfile_v2(void **state)
+{
+	struct kdf_params kp;
+	struct mm_keys k;
+	uint8_t kek[MM_KEY_LEN], got[MM_KEY_LEN], other[MM_KEY_LEN];
+	struct keyfile_meta m = { (char *)"sato", (char *)"admin", (char *)"school-07", 1234 };
+	struct keyfile_meta out;
+	struct buf b = BUF_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+	unsigned ver = 0;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	memset(k.master, 7, sizeof(k.master));
+	assert_int_equal(crypto_keys_derive(&k), 0);
+	assert_int_equal(crypto_kdf_default(&kp, 1), 0);
+	memset(kek, 3, sizeof(kek));
+	assert_int_equal(keyfile_encode(&kp, kek, k.master, k.enc, &m, &b), 0);
+	assert_int_equal(keyfile_version(b.data, b.len, &ver, &c), 0);
+	assert_int_equal(ver, 2);
+	assert_int_equal(keyfile_meta_read(b.data, b.len, k.enc, &out, &c), 0);
+	assert_string_equal(out.name, "sato");
+	assert_string_equal(out.user, "admin");
+	assert_string_equal(out.host, "school-07");
+	assert_true(out.created_ns == 1234);
+	keyfile_meta_release(&out);
+	assert_int_equal(keyfile_decode(b.data, b.len, kek, got, &out, &c), 0);
+	assert_memory_equal(got, k.master, MM_KEY_LEN);
+	assert_string_equal(out.name, "sato");
+	keyfile_meta_release(&out);
+	/* Another repository's enc key does not read the description. */
+	memset(other, 9, sizeof(other));
+	assert_int_equal(keyfile_meta_read(b.data, b.len, other, &out, &c), MM_EAUTH);
+	for (size_t len = 0; len < b.len; len++)
+		assert_int_not_equal(keyfile_decode(b.data, len, kek, got, &out, &c), 0);
+	/* The description altered: fails its tag. */
+	b.data[b.len - 20] ^= 1;
+	assert_int_not_equal(keyfile_decode(b.data, b.len, kek, got, &out, &c), 0);
+	b.data[b.len - 20] ^= 1;
+	/* A newer encoding version: MM_EVERSION, saying to upgrade. */
+	b.data[4] = 3;
+	assert_int_equal(keyfile_kdf_params(b.data, b.len, &kp, &c), MM_EVERSION);
+	assert_non_null(strstr(c.msg, "upgrade mamori"));
+	b.data[4] = 0;
+	assert_int_equal(keyfile_kdf_params(b.data, b.len, &kp, &c), MM_EVERSION);
+	crypto_keys_wipe(&k);
 	buf_release(&b);
 }
 
@@ -392,6 +444,7 @@ main(void)
 		cmocka_unit_test(test_pack_header),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_keyfile),
+		cmocka_unit_test(test_keyfile_v2),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_lock),
 	};

@@ -166,7 +166,7 @@ test_backup_walk_check_restore(void **state)
 	/* Walk from the backed-up folder: the folder and its file. */
 	assert_int_equal(ops_walk(f->r, &s, src, count_path, &count, &c), 0);
 	assert_int_equal(count, 2);
-	assert_int_equal(ops_walk(f->r, &s, "/no/such", count_path, &count, &c), MM_ENOENT);
+	assert_int_equal(ops_walk(f->r, &s, "/no/such", count_path, &count, &c), MM_ENOPATH);
 	memset(&co, 0, sizeof(co));
 	co.read_data = 1;
 	assert_int_equal(ops_check(f->r, &co, &cr, &c), 0);

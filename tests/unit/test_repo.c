@@ -341,7 +341,98 @@ test_snapshots_find(void **state)
 	assert_int_equal(got.time_ns, 1000000000LL);
 	snapshot_release(&got);
 	memset(&got, 0, sizeof(got));
-	assert_int_equal(repo_snapshot_find(r, "zz", &got, &c) != 0, 1);
+	assert_int_equal(repo_snapshot_find(r, "zz", &got, &c), MM_ENOSNAPSHOT);
+	/* 17 snapshots: two share a first digit (pigeonhole), so that digit
+	 * is an ambiguous prefix, and the message names the candidates. */
+	{
+		struct snapshot more;
+		char h[17][65];
+		int amb = -1;
+
+		for (int i = 0; i < 17; i++) {
+			if (i >= 3) {
+				memset(&more, 0, sizeof(more));
+				more.time_ns = 1000000000LL * (i + 1);
+				more.host = more.user = more.program = (char *)"x";
+				more.tree = s[0].tree;
+				assert_int_equal(repo_snapshot_save(r, &more, &c), 0);
+				hex_encode(more.id.b, 32, h[i]);
+			} else {
+				hex_encode(s[i].id.b, 32, h[i]);
+			}
+		}
+		for (int i = 0; i < 17 && amb < 0; i++)
+			for (int k = i + 1; k < 17; k++)
+				if (h[i][0] == h[k][0])
+					amb = i;
+		assert_true(amb >= 0);
+		char p[2] = { h[amb][0], 0 };
+		assert_int_equal(repo_snapshot_find(r, p, &got, &c), MM_EAMBIGUOUS);
+		h[amb][8] = '\0';
+		assert_non_null(strstr(c.msg, h[amb]));
+		assert_non_null(strstr(c.msg, "give more digits"));
+	}
+	repo_free(r);
+}
+
+/* A repository made before key file version 2 (its only key is version 1)
+ * still opens; key list describes that key from its own password, and a
+ * key added next to it is version 2 and described to every key holder. */
+static void
+test_keys_v1_and_v2(void **state)
+{
+	struct fx *f = *state;
+	struct repo *r = open_ok(f);
+	struct keyfile_meta m = { (char *)"old admin", (char *)"root", (char *)"host-1", 42 };
+	struct repo_key *v = NULL;
+	struct kdf_params kp;
+	struct buf kf = BUF_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+	uint8_t kek[MM_KEY_LEN], sum[32];
+	char v1[65], v2[65], gone[65];
+	size_t n = 0;
+
+	assert_int_equal(crypto_kdf_default(&kp, 1), 0);
+	assert_int_equal(crypto_kdf(&kp, "old", 3, kek), 0);
+	assert_int_equal(keyfile_encode(&kp, kek, r->keys.master, NULL, &m, &kf), 0);
+	crypto_sha256(kf.data, kf.len, sum);
+	hex_encode(sum, sizeof(sum), v1);
+	assert_int_equal(backend_write(r->be, OBJ_KEY, v1, kf.data, kf.len, &c), 0);
+	buf_release(&kf);
+	/* Only the version 1 key is left. */
+	assert_int_equal(backend_remove(r->be, OBJ_KEY, r->key_name, &c), 0);
+	repo_free(r);
+	r = NULL;
+	assert_int_equal(repo_open(f->repo, "old", &r, &c), 0);
+	assert_string_equal(r->key_name, v1);
+	assert_string_equal(r->key_meta.name, "old admin");
+	assert_int_equal(repo_key_add(r, "new", "sato", 1, v2, &c), 0);
+	assert_int_equal(repo_key_list(r, &v, &n, &c), 0);
+	assert_int_equal(n, 2);
+	/* Oldest first: the version 1 key was made at 42 ns. */
+	assert_string_equal(v[0].id, v1);
+	assert_int_equal(v[0].version, 1);
+	assert_true(v[0].in_use && v[0].has_meta);
+	assert_string_equal(v[0].meta.host, "host-1");
+	assert_string_equal(v[1].id, v2);
+	assert_int_equal(v[1].version, 2);
+	assert_true(!v[1].in_use && v[1].has_meta);
+	assert_string_equal(v[1].meta.name, "sato");
+	repo_key_list_free(v, n);
+	repo_free(r);
+	/* Opened by the new key, the version 1 key is listed without a description. */
+	assert_int_equal(repo_open(f->repo, "new", &r, &c), 0);
+	assert_int_equal(repo_key_list(r, &v, &n, &c), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].id, v1);
+	assert_false(v[0].has_meta);
+	repo_key_list_free(v, n);
+	/* The key in use needs force; the last key is never removed. */
+	assert_int_equal(repo_key_remove(r, v2, 0, gone, &c), MM_EINVAL);
+	assert_int_equal(repo_key_remove(r, v1, 0, gone, &c), 0);
+	assert_string_equal(gone, v1);
+	assert_int_equal(repo_key_remove(r, v2, 1, gone, &c), MM_EINVAL);
+	assert_non_null(strstr(c.msg, "only key"));
 	repo_free(r);
 }
 
@@ -358,6 +449,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
 		cmocka_unit_test(test_stale_lock_rules),
 		cmocka_unit_test_setup_teardown(test_snapshots_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keys_v1_and_v2, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

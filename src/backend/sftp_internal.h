@@ -1,0 +1,161 @@
+/*
+ * sftp: the SFTP version 3 wire codec (draft-ietf-secsh-filexfer-02 and
+ * OpenSSH's PROTOCOL extensions), the location syntax and the reading of
+ * ssh's error messages. Pure functions over bytes and strings, no I/O, so
+ * unit tests and fuzz targets reach them directly. Not part of the API.
+ *
+ * SFTP integers are big-endian (unlike the repository format).
+ */
+#ifndef MAMORI_SFTP_INTERNAL_H
+#define MAMORI_SFTP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+/* Packet types. */
+enum {
+	SFTP_INIT = 1, SFTP_VERSION = 2, SFTP_OPEN = 3, SFTP_CLOSE = 4,
+	SFTP_READ = 5, SFTP_WRITE = 6, SFTP_LSTAT = 7, SFTP_FSTAT = 8,
+	SFTP_OPENDIR = 11, SFTP_READDIR = 12, SFTP_REMOVE = 13, SFTP_MKDIR = 14,
+	SFTP_RMDIR = 15, SFTP_REALPATH = 16, SFTP_STAT = 17, SFTP_RENAME = 18,
+	SFTP_STATUS = 101, SFTP_HANDLE = 102, SFTP_DATA = 103, SFTP_NAME = 104,
+	SFTP_ATTRS = 105, SFTP_EXTENDED = 200, SFTP_EXTENDED_REPLY = 201,
+};
+/* Status codes. */
+enum {
+	SFTP_FX_OK = 0, SFTP_FX_EOF = 1, SFTP_FX_NO_SUCH_FILE = 2,
+	SFTP_FX_PERMISSION_DENIED = 3, SFTP_FX_FAILURE = 4, SFTP_FX_BAD_MESSAGE = 5,
+	SFTP_FX_NO_CONNECTION = 6, SFTP_FX_CONNECTION_LOST = 7,
+	SFTP_FX_OP_UNSUPPORTED = 8,
+};
+/* Open flags and attribute flags. */
+#define SFTP_FXF_READ 0x01u
+#define SFTP_FXF_WRITE 0x02u
+#define SFTP_FXF_CREAT 0x08u
+#define SFTP_FXF_TRUNC 0x10u
+#define SFTP_FXF_EXCL 0x20u
+#define SFTP_ATTR_SIZE 0x01u
+#define SFTP_ATTR_UIDGID 0x02u
+#define SFTP_ATTR_PERMISSIONS 0x04u
+#define SFTP_ATTR_ACMODTIME 0x08u
+#define SFTP_ATTR_EXTENDED 0x80000000u
+
+/* Extensions the server announced in its VERSION reply. */
+#define SFTP_EXT_POSIX_RENAME 0x1u /* posix-rename@openssh.com */
+#define SFTP_EXT_FSYNC 0x2u        /* fsync@openssh.com */
+#define SFTP_EXT_STATVFS 0x4u      /* statvfs@openssh.com */
+
+/* Limits on what the server may send. A packet longer than this is a
+ * protocol violation, not an allocation (OpenSSH sends at most 256 KiB). */
+#define SFTP_PACKET_MAX (512u * 1024)
+#define SFTP_HANDLE_MAX 256u       /* the draft's limit on handles */
+#define SFTP_NAME_ENTRIES_MAX 65536u
+/* The data of one READ or WRITE request. */
+#define SFTP_IO_CHUNK (32u * 1024)
+
+/* ---- encoding a request ---------------------------------------------------- */
+/* Start a packet in b (emptied first): length placeholder, type, request id
+ * (not for INIT, which has a version instead). */
+int sftp_put_begin(struct buf *b, uint8_t type, uint32_t id) MM_MUST_CHECK;
+int sftp_put_u32(struct buf *b, uint32_t v) MM_MUST_CHECK;
+int sftp_put_u64(struct buf *b, uint64_t v) MM_MUST_CHECK;
+int sftp_put_string(struct buf *b, const void *p, size_t n) MM_MUST_CHECK;
+int sftp_put_cstr(struct buf *b, const char *s) MM_MUST_CHECK;
+/* Attributes with only the permission bits (flags = PERMISSIONS). */
+int sftp_put_perm_attrs(struct buf *b, uint32_t mode) MM_MUST_CHECK;
+/* Fill in the length; MM_ELIMIT if the packet is too long to send. */
+int sftp_put_end(struct buf *b) MM_MUST_CHECK;
+
+/* ---- decoding a reply ------------------------------------------------------ */
+/* The length in the first 4 bytes of a packet, checked: 1..max. */
+int sftp_frame_len(const uint8_t hdr[4], uint32_t max, uint32_t *len) MM_MUST_CHECK;
+
+struct sftp_attrs {
+	uint32_t flags;
+	uint64_t size;
+	uint32_t uid, gid;
+	uint32_t perm;
+	uint32_t atime, mtime;
+};
+
+/*
+ * One reply, its fields pointing into the bytes it was decoded from (which
+ * must outlive it). Which fields are set depends on type.
+ */
+struct sftp_reply {
+	uint8_t type;
+	uint32_t id;          /* every type but VERSION */
+	uint32_t version;     /* VERSION */
+	unsigned ext;         /* VERSION: SFTP_EXT_* announced */
+	uint32_t status;      /* STATUS */
+	const uint8_t *msg;   /* STATUS: the error message (may be empty) */
+	size_t msg_len;
+	const uint8_t *data;  /* HANDLE: the handle; DATA: the data; EXTENDED_REPLY: the rest */
+	size_t data_len;
+	struct sftp_attrs attrs; /* ATTRS */
+	uint32_t count;       /* NAME: number of entries in data[0..data_len) */
+};
+
+/*
+ * Decode the body of one packet (p, n: after the length: type and fields).
+ * MM_ECORRUPT with a message for anything malformed: unknown type, a field
+ * that runs past the end, a handle longer than SFTP_HANDLE_MAX, a NAME with
+ * more entries than its bytes can hold, trailing bytes where the type has a
+ * fixed form. Unknown status codes are kept as they are (the caller names
+ * them), because servers may send codes of later versions.
+ */
+int sftp_reply_decode(const uint8_t *p, size_t n, struct sftp_reply *out,
+		      struct mm_ctx *c) MM_MUST_CHECK;
+
+/* Walk the entries of a NAME reply. */
+struct sftp_names {
+	struct rd r;      /* big-endian reads are done by hand on r.p */
+	uint32_t left;
+};
+struct sftp_name {
+	const uint8_t *name;
+	size_t name_len;
+	struct sftp_attrs attrs;
+};
+void sftp_names_init(struct sftp_names *it, const struct sftp_reply *rep);
+/* 1 and *out set for an entry, 0 at the end, MM_ECORRUPT if malformed. */
+int sftp_names_next(struct sftp_names *it, struct sftp_name *out, struct mm_ctx *c);
+
+/* statvfs@openssh.com reply: free space for the diagnosis of a full disk. */
+struct sftp_statvfs {
+	uint64_t bsize, frsize, blocks, bfree, bavail;
+};
+int sftp_statvfs_decode(const struct sftp_reply *rep, struct sftp_statvfs *out,
+			struct mm_ctx *c) MM_MUST_CHECK;
+
+/* "no such file" for SFTP_FX_NO_SUCH_FILE, "status 42" for unknown codes. */
+const char *sftp_status_name(uint32_t status, char *tmp, size_t n);
+
+/* ---- locations -------------------------------------------------------------- */
+/*
+ * After "sftp:": "[USER@]HOST:PATH" or "//[USER@]HOST[:PORT]/PATH"; HOST
+ * may be "[v6 address]". A user or host starting with '-' or holding
+ * spaces, control bytes or '/' is refused (they go into ssh's arguments).
+ */
+struct sftp_location {
+	char *user; /* NULL: ssh's default */
+	char *host;
+	char *path; /* the remote folder, as given ("/srv/repo", "repo") */
+	unsigned port; /* 0: ssh's default */
+};
+int sftp_location_parse(const char *s, struct sftp_location *out, struct mm_ctx *c) MM_MUST_CHECK;
+void sftp_location_release(struct sftp_location *l);
+
+/* ---- ssh's errors ------------------------------------------------------------ */
+/*
+ * What ssh wrote on its standard error when it failed, read into a code
+ * and a sentence an administrator can act on ("host key for HOST is not
+ * known: ..."). The last meaningful line of ssh's text is quoted in why.
+ * MM_ERESOLVE, MM_ECONNREFUSED, MM_ETIMEDOUT, MM_EHOSTKEY, MM_EDENIED,
+ * MM_EREMOTE (no sftp subsystem), or MM_ECONNLOST when nothing else fits.
+ */
+int sftp_ssh_diagnose(const char *err, size_t n, char *why, size_t why_n);
+
+#endif
