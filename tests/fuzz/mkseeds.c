@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
+#include "ledger/ledger.h"
 #include "repo/repo.h"
 
 static const char *outdir;
@@ -314,6 +315,57 @@ lock_seeds(void)
 	buf_release(&b);
 }
 
+/* A ledger of three records (one frame cut short for a torn tail), and a
+ * checkpoint signed by a fixed throwaway key. */
+static void
+ledger_seeds(void)
+{
+	static const char pem[] = "-----BEGIN PRIVATE KEY-----\n"
+		"MC4CAQAwBQYDK2VwBCIEIG1hbW9yaSBmdXp6IGtleSEBAgMEBQYHCAkKCwwNDg8Q\n"
+		"-----END PRIVATE KEY-----\n";
+	struct ledger_rec r = LEDGER_REC_INIT;
+	struct ledger_key k;
+	struct ledger_ckpt cp;
+	struct mm_ctx c = MM_CTX_INIT;
+	struct buf file = BUF_INIT, body = BUF_INIT;
+	uint8_t leaves[3][32], root[32];
+	struct merkle_tree t;
+	int i;
+
+	r.time_ns = 1764600000000000000LL;
+	r.clock = LEDGER_CLOCK_SYNCED;
+	r.host = "city-hall";
+	r.user = "root";
+	r.sudo_uid = 1000;
+	r.sudo_user = "tanaka";
+	r.login_uid = 1000;
+	r.command = "backup";
+	r.target = "/backup/repo";
+	r.result = "snapshot 3fa2";
+	for (i = 0; i < 3; i++) {
+		r.seq = (uint64_t)i + 1;
+		buf_reset(&body);
+		must(ledger_rec_encode(&r, &body));
+		if (i == 0)
+			put_variants("ledger", "record", &body);
+		merkle_leaf_hash(body.data, body.len, leaves[i]);
+		crypto_sha256(body.data, body.len, r.prev);
+		must(ledger_frame(body.data, body.len, &file));
+	}
+	put_variants("ledger", "three", &file);
+	put("ledger", "torn", file.data, file.len - 20);
+	must(ledger_key_from_pem((const uint8_t *)pem, strlen(pem), &k, &c));
+	must(merkle_tree_build(&t, (const uint8_t (*)[32])leaves, 3));
+	merkle_tree_root(&t, 3, root);
+	must(ledger_ckpt_make(&k, 3, root, r.time_ns, "city-hall", &cp, &c));
+	put_variants("checkpoint", "valid", &cp.note);
+	ledger_ckpt_release(&cp);
+	merkle_tree_release(&t);
+	ledger_key_release(&k);
+	buf_release(&file);
+	buf_release(&body);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -329,5 +381,6 @@ main(int argc, char **argv)
 	tree_seeds();
 	snapshot_seeds();
 	lock_seeds();
+	ledger_seeds();
 	return 0;
 }
