@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "ledger/ledger.h"
+#include "timesync/timesync.h"
 
 #define REPOS_MAX 16
 
@@ -49,6 +50,38 @@ add_repo(struct cli *cl, struct report *rep, const char *loc, struct ledger_ckpt
 	snapshot_list_free(s, n);
 	repo_free(r);
 	return e;
+}
+
+/* The kernel's clock state and the time daemons running (no network). */
+static int
+add_clock(struct report *rep)
+{
+	struct mm_ctx c = MM_CTX_INIT;
+	struct report_clock rc;
+	struct ts_kernel k;
+	char daemons[128] = "", msg[256];
+	unsigned bit;
+
+	memset(&k, 0, sizeof(k));
+	if (ts_kernel_read(&k, &c) != 0)
+		return 0; /* the section stays "not configured" */
+	k.daemons = ts_daemons_running(NULL, &k);
+	for (bit = 1; bit <= TS_DAEMON_OPENNTPD; bit <<= 1) {
+		if (k.daemons & bit) {
+			size_t n = strlen(daemons);
+
+			snprintf(daemons + n, sizeof(daemons) - n, "%s%s", n ? ", " : "",
+				 ts_daemon_name(bit));
+		}
+	}
+	snprintf(msg, sizeof(msg), "kernel: estimated error %.6f s, maximum error %.3f s, leap %s",
+		 k.est_error, k.max_error, k.leap ? k.leap : "none");
+	memset(&rc, 0, sizeof(rc));
+	rc.state = k.synchronised ? "synchronised" : "unsynchronised";
+	rc.source = daemons[0] ? daemons : "no time daemon running";
+	rc.offset_s = k.offset;
+	rc.message = msg;
+	return report_set_clock(rep, &rc);
 }
 
 int
@@ -112,6 +145,10 @@ cmd_report(struct cli *cl, int argc, char **argv)
 			rc = cli_fail(cl, e, NULL);
 			goto out;
 		}
+	}
+	if ((e = add_clock(rep)) != 0) {
+		rc = cli_fail(cl, e, NULL);
+		goto out;
 	}
 	if (lg != NULL && (e = ledger_verify(lg, &cps, NULL, &v, &c)) == 0)
 		verified = 1;

@@ -52,7 +52,8 @@ make_history() {
 	grep -q '&lt;script&gt;alert(1)&lt;/script&gt; unsynchronised' "$T/ja.html"
 	# Sections other modules fill later say so.
 	grep -q '<section id="monitoring" data-configured="no"><h2>監視</h2><p class="not-configured"><strong>未設定</strong>' "$T/ja.html"
-	grep -q '<section id="clock" data-configured="no">' "$T/en.html"
+	# The clock: the kernel's state as the time-sync module reads it.
+	grep -Eq '<section id="clock" data-configured="yes"><h2>Clock synchronisation</h2><dl><dt>State</dt><dd><span class="badge (ok|crit)">(un)?synchronised</span>' "$T/en.html"
 	grep -q '<section id="datasets" data-configured="no">' "$T/en.html"
 }
 
@@ -98,7 +99,8 @@ assert "住民記録" in p.text["backups"], p.text["backups"]   # the backed-up 
 led = p.text["ledger"]
 assert "改ざんなし" in led, led
 assert p.attrs["open-incidents"] is not None and p.text["open-incidents"] == "2", p.text["open-incidents"]
-assert "未設定" in p.text["monitoring"] and "未設定" in p.text["clock"], p.text["monitoring"]
+assert "未設定" in p.text["monitoring"], p.text["monitoring"]
+assert "synchronised" in p.text["clock"] and "kernel: estimated error" in p.text["clock"], p.text["clock"]
 EOF
 	shot=$MAMORI_BUILD/report-screenshot.png
 	rm -f "$shot"
