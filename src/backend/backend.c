@@ -16,6 +16,7 @@ static const char *const type_dirs[OBJ_TYPE_COUNT] = {
 	[OBJ_SNAPSHOT] = "snapshots",
 	[OBJ_LOCK] = "locks",
 	[OBJ_CHECKPOINT] = "checkpoints",
+	[OBJ_DRILL] = "drills",
 };
 
 const char *
@@ -144,6 +145,8 @@ backend_open(const char *location, struct backend **out, struct mm_ctx *c)
 		r = backend_sftp_open(location + 5, &be, c);
 	} else if (sl == 3 && strncmp(location, "mem", 3) == 0) {
 		r = backend_mem_open_named(location + 4, &be, c);
+	} else if (sl == 2 && strncmp(location, "s3", 2) == 0) {
+		r = backend_s3_open(location + 3, &be, c);
 	} else {
 		r = mm_fail(c, MM_EUNSUPPORTED, "backend '%.*s' is not available in this build",
 			    (int)sl, location);

@@ -19,6 +19,7 @@ enum obj_type {
 	OBJ_SNAPSHOT,   /* snapshots/NAME */
 	OBJ_LOCK,       /* locks/NAME */
 	OBJ_CHECKPOINT, /* checkpoints/NAME: signed ledger checkpoints (docs/ledger.md) */
+	OBJ_DRILL,      /* drills/NAME: restore drill results (src/policy) */
 	OBJ_TYPE_COUNT
 };
 
@@ -68,7 +69,8 @@ struct backend {
 /*
  * Open the backend for a repository location: a plain path (or "local:PATH")
  * is a directory on this machine; "mem:" an in-memory store (tests), and
- * "mem:NAME" one shared by every backend open on NAME.
+ * "mem:NAME" one shared by every backend open on NAME;
+ * "s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]" a bucket of an S3 store.
  */
 /* An object being uploaded piece by piece; visible (atomically, durably)
  * only after commit. */
@@ -97,6 +99,9 @@ int backend_mem_open(struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
  * one of them is open (a test opens one first to keep the store). */
 int backend_mem_open_named(const char *name, struct backend **out,
 			   struct mm_ctx *c) MM_MUST_CHECK;
+/* "http[s]://HOST[:PORT]/BUCKET[/PREFIX]" (the location after "s3:");
+ * credentials and settings from the environment (docs/offsite.md). */
+int backend_s3_open(const char *url, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
 /* spec: what follows "sftp:" ("[USER@]HOST:PATH" or "//[USER@]HOST[:PORT]/PATH"). */
 int backend_sftp_open(const char *spec, struct backend **out, struct mm_ctx *c) MM_MUST_CHECK;
 

@@ -571,7 +571,7 @@ static int
 local_create(struct backend *be, struct mm_ctx *c)
 {
 	static const enum obj_type types[] = {
-		OBJ_KEY, OBJ_PACK, OBJ_INDEX, OBJ_SNAPSHOT, OBJ_LOCK, OBJ_CHECKPOINT,
+		OBJ_KEY, OBJ_PACK, OBJ_INDEX, OBJ_SNAPSHOT, OBJ_LOCK, OBJ_CHECKPOINT, OBJ_DRILL,
 	};
 	struct local_be *lb = local_of(be);
 	struct stat st;

@@ -17,8 +17,6 @@ enum {
 	EXIT_NOREPO = 10,
 	EXIT_LOCKED = 11,
 	EXIT_PASSWORD = 12,
-	EXIT_TORN = 33,     /* log verify: the ledger ends in a torn record (a crash) */
-	EXIT_LEDGER = 34,   /* the command succeeded, its ledger record or checkpoint failed */
 	EXIT_NOPOLICY = 13, /* forget: the policy keeps nothing (see --keep-none) */
 	EXIT_STALELOCK = 14, /* locked only by stale locks: run 'mamori unlock' */
 	EXIT_NOSNAPSHOT = 18, /* no snapshot matches the ID or prefix */
@@ -26,6 +24,21 @@ enum {
 	EXIT_NOPATH = 20,     /* the path is not in the snapshot */
 	EXIT_VERSION = 21,    /* a key file or object of a format version this build does not read */
 	EXIT_ACCESS = 22,     /* the repository's files are not accessible to this user */
+	/* S3 repositories: 23-27 (the network codes they share with SFTP are 28-31). */
+	EXIT_SIGNATURE = 23,   /* signature rejected: wrong secret key */
+	EXIT_SKEW = 24,        /* the local clock is too far from the store's */
+	EXIT_NOBUCKET = 25,    /* the bucket does not exist */
+	EXIT_TLS = 26,         /* TLS handshake or certificate failure */
+	EXIT_REMOTE_FULL = 27, /* the store is full or over its quota */
+	/* Remote repositories (SFTP) and copy: 28-32. */
+	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
+	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
+	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
+	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
+	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
+	/* the ledger */
+	EXIT_TORN = 33,     /* log verify: the ledger ends in a torn record (a crash) */
+	EXIT_LEDGER = 34,   /* the command succeeded, its ledger record or checkpoint failed */
 	/* continuity policy (docs/cli.md) */
 	EXIT_CONFIG = 43,       /* the configuration file is wrong */
 	EXIT_RUN_FAILED = 44,   /* run: a step failed for a dataset */
@@ -34,12 +47,6 @@ enum {
 	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
-	/* Remote repositories (SFTP) and copy: 28-32. */
-	EXIT_UNREACHABLE = 28, /* name not resolved, connection refused or timed out */
-	EXIT_CONNLOST = 29,    /* the connection dropped in the middle */
-	EXIT_REMOTE_AUTH = 30, /* login refused, or host key unknown or changed */
-	EXIT_REMOTE = 31,      /* the far side failed (disk full, protocol, no subsystem) */
-	EXIT_COPY_KEYS = 32,   /* copy: the repositories do not share chunking and IDs */
 };
 /* log verify exits EXIT_USAGE (2) when the ledger was tampered with. */
 #define EXIT_TAMPERED 2
@@ -55,11 +62,11 @@ struct cli {
 	int verbose;
 	int progress;              /* stderr is a terminal and not quiet/json */
 	char *password;            /* wiped and freed by cli_release */
+	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
 	const char *state_dir;     /* --state-dir / MAMORI_STATE_DIR / /var/lib/mamori */
 	/* A command's short outcome for the ledger (a snapshot ID, cli_fail's
 	 * message): CLI_RESULT_MAX bytes owned by main. */
 	char *result;
-	int64_t lock_wait_ns;      /* --lock-wait: how long to wait for a lock */
 };
 
 /* Print "mamori: <msg>" for an error code and return the exit code. */
@@ -73,6 +80,15 @@ int cli_password(struct cli *cl, int confirm, struct mm_ctx *c);
 int cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c);
 /* Open the repository named by -r with the password, lock it, load the index. */
 int cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out);
+/* The same for another repository with its own password. */
+int cli_open_at(struct cli *cl, const char *location, const char *password, int lock,
+		int exclusive, const char *command, struct repo **out);
+/* The password of another repository (copy's target, init's source): from
+ * file, else the file the environment variable env_file names, else a
+ * prompt naming the location. Free with cli_password_free. */
+int cli_password_other(const char *file, const char *env_file, const char *location, char **out,
+		       struct mm_ctx *c);
+void cli_password_free(char *pw);
 void cli_warn(void *arg, const char *msg);
 void cli_progress(void *arg, const struct ops_progress *p);
 void cli_progress_done(const struct cli *cl);
@@ -94,18 +110,16 @@ int cmd_ls(struct cli *cl, int argc, char **argv);
 int cmd_restore(struct cli *cl, int argc, char **argv);
 int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
-int cmd_log(struct cli *cl, int argc, char **argv);
-int cmd_incident(struct cli *cl, int argc, char **argv);
-int cmd_report(struct cli *cl, int argc, char **argv);
-
-/* The ledger (cmd_log.c). */
-struct ledger;
-void cli_set_result(const struct cli *cl, const char *fmt, ...) MM_PRINTF(2, 3);
-int cli_ledger_open(const struct cli *cl, int create, struct ledger **out);
-/* The one hook main calls after every command: records it in the ledger
- * (unless the command is one that only reads metadata) and makes a
- * checkpoint after a backup. Returns the exit code to use. */
-int cli_ledger_after(struct cli *cl, int argc, char **argv, int rc);
+/* the continuity policy (cmd_policy.c) */
+struct conf_schema;
+/* The sections of mamori.conf of every module (policy; monitoring adds its
+ * own registration here). */
+int cli_conf_schema(struct conf_schema *s);
+int cmd_run(struct cli *cl, int argc, char **argv);
+int cmd_status(struct cli *cl, int argc, char **argv);
+int cmd_drill(struct cli *cl, int argc, char **argv);
+int cmd_plan(struct cli *cl, int argc, char **argv);
+int cmd_systemd(struct cli *cl, int argc, char **argv);
 int cmd_forget(struct cli *cl, int argc, char **argv);
 int cmd_key(struct cli *cl, int argc, char **argv);
 int cmd_diff(struct cli *cl, int argc, char **argv);
@@ -123,5 +137,18 @@ int cli_run_prune(struct cli *cl, struct prune_opts *o);
 /* "90", "30s", "5m", "1h30m", "2d": seconds, minutes, hours, days. */
 int cli_parse_wait(const char *s, int64_t *ns);
 int cmd_time(struct cli *cl, int argc, char **argv);
+int cmd_copy(struct cli *cl, int argc, char **argv);
+int cmd_log(struct cli *cl, int argc, char **argv);
+int cmd_incident(struct cli *cl, int argc, char **argv);
+int cmd_report(struct cli *cl, int argc, char **argv);
+
+/* The ledger (cmd_log.c). */
+struct ledger;
+void cli_set_result(const struct cli *cl, const char *fmt, ...) MM_PRINTF(2, 3);
+int cli_ledger_open(const struct cli *cl, int create, struct ledger **out);
+/* The one hook main calls after every command: records it in the ledger
+ * (unless the command is one that only reads metadata) and makes a
+ * checkpoint after a backup. Returns the exit code to use. */
+int cli_ledger_after(struct cli *cl, int argc, char **argv, int rc);
 
 #endif

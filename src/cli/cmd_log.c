@@ -51,6 +51,9 @@ cli_ledger_open(const struct cli *cl, int create, struct ledger **out)
 	const struct ledger_clock *clk = NULL;
 	int e;
 
+	if (fix == NULL || fix[0] == '\0')
+		fix = getenv("MAMORI_NOW"); /* the policy commands' test clock */
+
 	if (fix != NULL && fix[0] != '\0') {
 		if (ledger_parse_time(fix, time_now_ns(), &test_now_ns) != 0) {
 			fprintf(stderr, "%s: MAMORI_TEST_NOW: not a time: %s\n", cl->prog, fix);
@@ -96,8 +99,10 @@ static const struct {
 	{ "stats", LG_SKIP },
 	{ "key list", LG_SKIP },
 	{ "time", LG_SKIP },           /* the clock, not protected data */
-	/* dump reads protected data, forget/prune/tag/unlock/key add... change
-	 * it: recorded, as every command not listed here. */
+	{ "status", LG_SKIP },         /* the policy's RPO/RTO status: a read */
+	{ "plan", LG_SKIP },           /* the runbook: a read */
+	/* dump and drill read protected data, forget/prune/tag/unlock/copy/run/
+	 * key add... change it: recorded, as every command not listed here. */
 };
 
 static int

@@ -10,36 +10,65 @@ cmd_init(struct cli *cl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key-name", required_argument, NULL, 'n' },
+		{ "copy-chunker-params-from", required_argument, NULL, 'f' },
+		{ "from-password-file", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct repo_init_opts o;
 	struct mm_ctx c = MM_CTX_INIT;
+	struct repo *from = NULL;
 	const char *fast = getenv("MAMORI_TEST_KDF");
-	int ch, e;
+	const char *from_loc = NULL, *from_pwf = NULL;
+	char *from_pw = NULL;
+	int ch, e, rc;
 
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
-		if (ch != 'n')
-			return cli_usage(cl, "init", "unknown option");
-		o.key_name = optarg;
+		switch (ch) {
+		case 'n': o.key_name = optarg; break;
+		case 'f': from_loc = optarg; break;
+		case 'F': from_pwf = optarg; break;
+		default: return cli_usage(cl, "init", "unknown option");
+		}
 	}
 	if (optind != argc)
 		return cli_usage(cl, "init", "takes no arguments; the repository comes from -r");
 	if (cl->repo == NULL)
 		return cli_usage(cl, "init", "no repository given: use -r REPO or set MAMORI_REPOSITORY");
+	if (from_pwf != NULL && from_loc == NULL)
+		return cli_usage(cl, "init", "--from-password-file goes with --copy-chunker-params-from");
 	o.fast_kdf = fast != NULL && strcmp(fast, "1") == 0;
-	if ((e = cli_password(cl, 1, &c)) != 0 || (e = repo_init(cl->repo, cl->password, &o, &c)) != 0)
+	if (from_loc != NULL) {
+		/* The source first: a wrong password there creates nothing. */
+		if ((e = cli_password_other(from_pwf, "MAMORI_FROM_PASSWORD_FILE", from_loc, &from_pw,
+					    &c)) != 0)
+			return cli_fail(cl, e, &c);
+		rc = cli_open_at(cl, from_loc, from_pw, 0, 0, "init", &from);
+		cli_password_free(from_pw);
+		if (rc != 0)
+			return rc;
+		o.share_from = from;
+	}
+	if ((e = cli_password(cl, 1, &c)) != 0 || (e = repo_init(cl->repo, cl->password, &o, &c)) != 0) {
+		repo_free(from);
 		return cli_fail(cl, e, &c);
+	}
+	repo_free(from);
 	if (cl->json) {
 		struct json j;
 		json_init(&j, stdout);
 		json_obj_begin(&j);
 		json_kv_str(&j, "repository", cl->repo);
 		json_kv_bool(&j, "created", 1);
+		if (from_loc != NULL)
+			json_kv_str(&j, "chunker_params_from", from_loc);
 		json_obj_end(&j);
 		fputc('\n', stdout);
 	} else if (!cl->quiet) {
 		printf("created mamori repository at %s\n", cl->repo);
+		if (from_loc != NULL)
+			printf("It deduplicates like %s (same chunker parameters and ID key), so "
+			       "'mamori copy' can send only what is new.\n", from_loc);
 		printf("Keep the password safe: without it the data cannot be read back.\n");
 	}
 	return EXIT_OK;
@@ -188,6 +217,7 @@ cat_config(const struct repo *r)
 	json_kv_uint(&j, "max_size", r->cfg.chunker.max_size);
 	json_obj_end(&j);
 	json_kv_int(&j, "zstd_level", r->cfg.zstd_level);
+	json_kv_bool(&j, "shared_ids", r->cfg.shared_keys);
 	json_obj_end(&j);
 	fputc('\n', stdout);
 }

@@ -27,6 +27,8 @@ static const char usage_text[] =
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
 	"                             restore a snapshot\n"
 	"  check [--read-data]        verify the repository\n"
+	"  copy --to REPO2 [--to-password-file F] [SNAPSHOT...]\n"
+	"                             copy snapshots to another repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
 	"  diff SNAPSHOT1 SNAPSHOT2   what changed between two snapshots\n"
@@ -38,6 +40,16 @@ static const char usage_text[] =
 	"                             sizes of snapshots and of the repository\n"
 	"  tag [--add T]... [--remove T]... [--set T]... SNAPSHOT...\n"
 	"                             change the tags of snapshots\n"
+	"  run [DATASET...]           do what the policy says is due (backup, retention,\n"
+	"                             offsite copy, check)\n"
+	"  status [--json|--nagios]   each dataset against its RPO and RTO\n"
+	"  drill [DATASET...] [--target DIR] [--sample PERCENT]\n"
+	"                             restore drill: restore, verify, project the RTO\n"
+	"  plan [--format markdown|json]\n"
+	"                             the recovery runbook\n"
+	"  systemd print|install [--unit-dir DIR]\n"
+	"                             systemd units from the schedules\n"
+	"                             (policy commands take --config FILE, --state-dir DIR)\n"
 	"  forget --keep-* N... [--host H] [--path P] [--group-by G] [--dry-run] [--keep-none]\n"
 	"         [--prune [--max-unused P%|SIZE] [--max-repack-size SIZE]]\n"
 	"                             remove snapshots a retention policy does not keep\n"
@@ -102,6 +114,11 @@ cli_fail(const struct cli *cl, int code, const struct mm_ctx *c)
 	case MM_EREMOTE:
 	case MM_EPROTOCOL: return EXIT_REMOTE;
 	case MM_EKEYSDIFFER: return EXIT_COPY_KEYS;
+	case MM_ESIGNATURE: return EXIT_SIGNATURE;
+	case MM_ESKEW: return EXIT_SKEW;
+	case MM_ENOBUCKET: return EXIT_NOBUCKET;
+	case MM_ETLS: return EXIT_TLS;
+	case MM_EREMOTEFULL: return EXIT_REMOTE_FULL;
 	default: return EXIT_FATAL;
 	}
 }
@@ -292,17 +309,14 @@ cli_new_password(struct cli *cl, const char *file, char **out, struct mm_ctx *c)
 }
 
 int
-cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
+cli_open_at(struct cli *cl, const char *location, const char *password, int lock, int exclusive,
+	    const char *command, struct repo **out)
 {
 	struct mm_ctx c = MM_CTX_INIT;
 	struct repo *r = NULL;
 	int e;
 
-	if (cl->repo == NULL)
-		return cli_usage(cl, NULL, "no repository given: use -r REPO or set MAMORI_REPOSITORY");
-	if ((e = cli_password(cl, 0, &c)) != 0)
-		return cli_fail(cl, e, &c);
-	if ((e = repo_open(cl->repo, cl->password, &r, &c)) != 0)
+	if ((e = repo_open(location, password, &r, &c)) != 0)
 		return cli_fail(cl, e, &c);
 	if ((lock && (e = repo_lock_wait(r, exclusive, command, cl->lock_wait_ns, &c)) != 0) ||
 	    (e = repo_load_index(r, &c)) != 0) {
@@ -313,6 +327,42 @@ cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct re
 		test_pause(getenv("MAMORI_TEST_LOCK_PAUSE"));
 	*out = r;
 	return 0;
+}
+
+int
+cli_open(struct cli *cl, int lock, int exclusive, const char *command, struct repo **out)
+{
+	struct mm_ctx c = MM_CTX_INIT;
+	int e;
+
+	if (cl->repo == NULL)
+		return cli_usage(cl, NULL, "no repository given: use -r REPO or set MAMORI_REPOSITORY");
+	if ((e = cli_password(cl, 0, &c)) != 0)
+		return cli_fail(cl, e, &c);
+	return cli_open_at(cl, cl->repo, cl->password, lock, exclusive, command, out);
+}
+
+int
+cli_password_other(const char *file, const char *env_file, const char *location, char **out,
+		   struct mm_ctx *c)
+{
+	char prompt[512];
+
+	if (file == NULL)
+		file = getenv(env_file);
+	if (file != NULL && file[0] != '\0')
+		return read_password_file(file, out, c);
+	snprintf(prompt, sizeof(prompt), "enter password for repository %s: ", location);
+	return prompt_tty(prompt, out, c);
+}
+
+void
+cli_password_free(char *pw)
+{
+	if (pw == NULL)
+		return;
+	mm_wipe(pw, strlen(pw));
+	free(pw);
 }
 
 static void
@@ -336,6 +386,11 @@ static const struct {
 	{ "restore", cmd_restore },
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
+	{ "run", cmd_run },
+	{ "status", cmd_status },
+	{ "drill", cmd_drill },
+	{ "plan", cmd_plan },
+	{ "systemd", cmd_systemd },
 	{ "forget", cmd_forget },
 	{ "key", cmd_key },
 	{ "diff", cmd_diff },
@@ -346,6 +401,7 @@ static const struct {
 	{ "unlock", cmd_unlock },
 	{ "time", cmd_time },
 	{ "prune", cmd_prune },
+	{ "copy", cmd_copy },
 	{ "log", cmd_log },
 	{ "incident", cmd_incident },
 	{ "report", cmd_report },
@@ -367,8 +423,8 @@ main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mm_ctx oc = MM_CTX_INIT;
 	static char result[CLI_RESULT_MAX];
+	struct mm_ctx oc = MM_CTX_INIT;
 	struct cli cl;
 	int ch, rc;
 
@@ -388,13 +444,13 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+r:p:o:jqvhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': cl.repo = optarg; break;
-		case 'S': cl.state_dir = optarg; break;
 		case 'o':
 			if ((rc = backend_option_set(optarg, &oc)) != 0) {
 				backend_options_clear();
 				return cli_usage(&cl, NULL, "%s", oc.msg);
 			}
 			break;
+		case 'S': cl.state_dir = optarg; break;
 		case 'p': cl.password_file = optarg; break;
 		case 'j': cl.json = 1; break;
 		case 'q': cl.quiet = 1; break;

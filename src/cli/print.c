@@ -132,6 +132,16 @@ cli_json_snapshot(struct json *j, const struct snapshot *s)
 	json_id(j, "tree", &s->tree);
 	if (s->has_original)
 		json_id(j, "original", &s->original);
+	if (s->has_origin) {
+		struct mm_id repo;
+
+		memcpy(repo.b, s->origin_repo, sizeof(repo.b));
+		json_key(j, "copied_from");
+		json_obj_begin(j);
+		json_id(j, "repository", &repo);
+		json_id(j, "snapshot", &s->origin);
+		json_obj_end(j);
+	}
 	json_kv_str(j, "program", s->program);
 	json_key(j, "summary");
 	json_obj_begin(j);

@@ -471,6 +471,19 @@ queue_pack(struct checker *k, struct pool *pool, uint32_t p, uint64_t size, stru
 	return 0;
 }
 
+/* --read-data on a share of the packs: each pack in or out by its name. */
+static int
+pack_selected(const struct check_opts *o, const struct mm_id *id)
+{
+	uint64_t v = o->read_salt;
+
+	if (o->read_percent <= 0 || o->read_percent >= 100)
+		return 1;
+	for (size_t i = 0; i < 8; i++)
+		v = (v ^ id->b[i]) * UINT64_C(0x100000001b3);
+	return (double)(v % 1000000) < o->read_percent * 10000;
+}
+
 static int
 check_packs(struct checker *k, struct mm_ctx *c)
 {
@@ -510,7 +523,8 @@ check_packs(struct checker *k, struct mm_ctx *c)
 			if (!k->o->read_data)
 				continue;
 		}
-		if (k->o->read_data && (e = queue_pack(k, pool, p, f->size, c)) != 0)
+		if (k->o->read_data && pack_selected(k->o, &ix->packs[p]) &&
+		    (e = queue_pack(k, pool, p, f->size, c)) != 0)
 			goto out;
 	}
 	for (size_t i = 0; i < k->nfiles; i++) {

@@ -337,6 +337,27 @@ out:
 	return e;
 }
 
+/* Packs an interrupted backup left are taken into the index (their blobs
+ * are not sent again), and the user is told. */
+static int
+resume_interrupted(struct repo *r, const struct backup_opts *o, struct mm_ctx *c)
+{
+	struct resume_result rr;
+	char msg[200], size[32];
+	int e;
+
+	if ((e = repo_resume_packs(r, &rr, c)) != 0)
+		return e;
+	if (rr.packs > 0 && o->rep.warn != NULL) {
+		fmt_bytes(rr.bytes, size, sizeof(size));
+		snprintf(msg, sizeof(msg), "resuming: %llu packs (%s, %llu blobs) of an interrupted "
+			 "backup are reused, not sent again", (unsigned long long)rr.packs, size,
+			 (unsigned long long)rr.blobs);
+		o->rep.warn(o->rep.arg, msg);
+	}
+	return 0;
+}
+
 int
 ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, struct mm_ctx *c)
 {
@@ -355,6 +376,10 @@ ops_backup(struct repo *r, const struct backup_opts *o, struct snapshot *out, st
 	bk_walker_start(&w, &b);
 	if ((e = snapshot_prepare(o, &s, c)) != 0)
 		goto out;
+	if ((e = resume_interrupted(r, o, c)) != 0) {
+		mm_prefix(c, e, "cannot look for the packs of an interrupted backup");
+		goto out;
+	}
 	if ((have_parent = find_parent(r, &s, &ptree, &s.parent, c)) < 0) {
 		e = have_parent;
 		goto out;

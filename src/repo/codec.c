@@ -23,6 +23,33 @@ put_head(struct buf *b, const char magic[4])
 	return buf_append_u16(b, CODEC_VERSION);
 }
 
+/* A head with a later encoding version, for structures that grew an
+ * optional part (written only when the part is present). */
+static int
+put_head_v(struct buf *b, const char magic[4], uint16_t v)
+{
+	int e;
+
+	if ((e = buf_append(b, magic, 4)) != 0)
+		return e;
+	return buf_append_u16(b, v);
+}
+
+static int
+get_head_v(struct rd *r, const char magic[4], const char *what, uint16_t maxv, uint16_t *v,
+	   struct mm_ctx *c)
+{
+	const uint8_t *m = rd_ptr(r, 4);
+
+	*v = rd_u16(r);
+	if (r->bad || memcmp(m, magic, 4) != 0)
+		return mm_fail(c, MM_ECORRUPT, "%s: not a %s (bad magic)", what, what);
+	if (*v < CODEC_VERSION || *v > maxv)
+		return mm_fail(c, MM_EVERSION, "%s: encoding version %u is not supported "
+			       "(this mamori reads versions 1 to %u; upgrade mamori)", what, *v, maxv);
+	return 0;
+}
+
 static int
 get_head(struct rd *r, const char magic[4], const char *what, struct mm_ctx *c)
 {
@@ -70,13 +97,17 @@ config_encode(const struct repo_config *cf, struct buf *out)
 {
 	int e;
 
-	if ((e = put_head(out, "MMCF")) != 0 || (e = buf_append_u32(out, cf->version)) != 0 ||
+	if ((e = put_head_v(out, "MMCF", cf->shared_keys ? 2 : CODEC_VERSION)) != 0 ||
+	    (e = buf_append_u32(out, cf->version)) != 0 ||
 	    (e = buf_append(out, cf->id, sizeof(cf->id))) != 0 ||
 	    (e = buf_append_u32(out, cf->chunker.min_size)) != 0 ||
 	    (e = buf_append_u32(out, cf->chunker.avg_size)) != 0 ||
 	    (e = buf_append_u32(out, cf->chunker.max_size)) != 0 ||
 	    (e = buf_append_u32(out, (uint32_t)cf->zstd_level)) != 0 ||
 	    (e = buf_append_u64(out, (uint64_t)cf->created_ns)) != 0)
+		return e;
+	if (cf->shared_keys && ((e = buf_append(out, cf->id_key, sizeof(cf->id_key))) != 0 ||
+				(e = buf_append(out, cf->gear_key, sizeof(cf->gear_key))) != 0))
 		return e;
 	return 0;
 }
@@ -85,11 +116,12 @@ int
 config_decode(const uint8_t *p, size_t n, struct repo_config *cf, struct mm_ctx *c)
 {
 	struct rd r;
+	uint16_t v;
 	int e;
 
 	memset(cf, 0, sizeof(*cf));
 	rd_init(&r, p, n);
-	if ((e = get_head(&r, "MMCF", "config", c)) != 0)
+	if ((e = get_head_v(&r, "MMCF", "config", 2, &v, c)) != 0)
 		return e;
 	cf->version = rd_u32(&r);
 	rd_copy(&r, cf->id, sizeof(cf->id));
@@ -98,8 +130,17 @@ config_decode(const uint8_t *p, size_t n, struct repo_config *cf, struct mm_ctx 
 	cf->chunker.max_size = rd_u32(&r);
 	cf->zstd_level = (int32_t)rd_u32(&r);
 	cf->created_ns = (int64_t)rd_u64(&r);
-	if ((e = get_end(&r, "config", c)) != 0)
+	if (v >= 2) {
+		/* ID and gear keys shared with another repository (init
+		 * --copy-chunker-params-from). */
+		cf->shared_keys = 1;
+		rd_copy(&r, cf->id_key, sizeof(cf->id_key));
+		rd_copy(&r, cf->gear_key, sizeof(cf->gear_key));
+	}
+	if ((e = get_end(&r, "config", c)) != 0) {
+		mm_wipe(cf, sizeof(*cf));
 		return e;
+	}
 	if (cf->version < REPO_VERSION)
 		return mm_fail(c, MM_EVERSION, "repository format version %u was written by a "
 			       "development build of mamori and cannot be read by this one (version "
@@ -514,9 +555,8 @@ snapshot_encode(const struct snapshot *s, struct buf *out)
 {
 	int e;
 
-	/* Version 1 unless there is an original ID to record (version 2). */
-	if ((e = buf_append(out, "MMSN", 4)) != 0 ||
-	    (e = buf_append_u16(out, s->has_original ? 2 : 1)) != 0 ||
+	/* Version 1 unless there is an extension to record (version 2). */
+	if ((e = put_head_v(out, "MMSN", s->has_original || s->has_origin ? 2 : CODEC_VERSION)) != 0 ||
 	    (e = buf_append_u64(out, (uint64_t)s->time_ns)) != 0 ||
 	    (e = buf_append_str16(out, s->host)) != 0 || (e = buf_append_str16(out, s->user)) != 0 ||
 	    (e = buf_append_u32(out, s->uid)) != 0 || (e = buf_append_u32(out, s->gid)) != 0 ||
@@ -530,7 +570,18 @@ snapshot_encode(const struct snapshot *s, struct buf *out)
 	if ((e = buf_append(out, s->tree.b, MM_ID_LEN)) != 0 ||
 	    (e = buf_append_str16(out, s->program)) != 0 || (e = put_summary(out, &s->sum)) != 0)
 		return e;
-	return s->has_original ? buf_append(out, s->original.b, MM_ID_LEN) : 0;
+	if (!s->has_original && !s->has_origin)
+		return 0;
+	/* Version 2: a byte of flags, then each extension it names. */
+	if ((e = buf_append_u8(out, (uint8_t)((s->has_original ? SNAP_EXT_ORIGINAL : 0) |
+					     (s->has_origin ? SNAP_EXT_ORIGIN : 0)))) != 0)
+		return e;
+	if (s->has_original && (e = buf_append(out, s->original.b, MM_ID_LEN)) != 0)
+		return e;
+	if (s->has_origin && ((e = buf_append(out, s->origin_repo, sizeof(s->origin_repo))) != 0 ||
+			      (e = buf_append(out, s->origin.b, MM_ID_LEN)) != 0))
+		return e;
+	return 0;
 }
 
 int
@@ -538,23 +589,15 @@ snapshot_decode(const uint8_t *p, size_t n, struct snapshot *s, struct mm_ctx *c
 {
 	struct mm_id keep = s->id; /* set by the caller from the object name */
 	struct rd r;
+	uint16_t v;
 	uint8_t hp;
 	int e;
 
 	memset(s, 0, sizeof(*s));
 	s->id = keep;
 	rd_init(&r, p, n);
-	{
-		const uint8_t *m = rd_ptr(&r, 4);
-		uint16_t v = rd_u16(&r);
-
-		if (r.bad || memcmp(m, "MMSN", 4) != 0)
-			return mm_fail(c, MM_ECORRUPT, "snapshot: not a snapshot (bad magic)");
-		if (v < 1 || v > 2)
-			return mm_fail(c, MM_EVERSION, "snapshot: encoding version %u is not "
-				       "supported (this mamori reads versions 1 and 2; upgrade mamori)", v);
-		s->has_original = v == 2;
-	}
+	if ((e = get_head_v(&r, "MMSN", "snapshot", 2, &v, c)) != 0)
+		return e;
 	s->time_ns = (int64_t)rd_u64(&r);
 	s->host = rd_str16(&r, REPO_NAME_MAX);
 	s->user = rd_str16(&r, REPO_NAME_MAX);
@@ -573,8 +616,19 @@ snapshot_decode(const uint8_t *p, size_t n, struct snapshot *s, struct mm_ctx *c
 	rd_copy(&r, s->tree.b, MM_ID_LEN);
 	s->program = rd_str16(&r, REPO_NAME_MAX);
 	get_summary(&r, &s->sum);
-	if (s->has_original)
-		rd_copy(&r, s->original.b, MM_ID_LEN);
+	if (v >= 2) {
+		uint8_t ext = rd_u8(&r);
+		if (ext & ~(SNAP_EXT_ORIGINAL | SNAP_EXT_ORIGIN))
+			r.bad = 1;
+		s->has_original = (ext & SNAP_EXT_ORIGINAL) != 0;
+		s->has_origin = (ext & SNAP_EXT_ORIGIN) != 0;
+		if (s->has_original)
+			rd_copy(&r, s->original.b, MM_ID_LEN);
+		if (s->has_origin) {
+			rd_copy(&r, s->origin_repo, sizeof(s->origin_repo));
+			rd_copy(&r, s->origin.b, MM_ID_LEN);
+		}
+	}
 	if ((e = get_end(&r, "snapshot", c)) != 0 || !s->host || !s->user || !s->program) {
 		snapshot_release(s);
 		s->id = keep;

@@ -15,6 +15,7 @@ write_config(struct backend *be, const struct mm_keys *k, const struct repo_conf
 	struct buf plain = BUF_INIT, sealed = BUF_INIT;
 	int r;
 
+	plain.secret = cf->shared_keys; /* it holds the ID and gear keys */
 	if ((r = config_encode(cf, &plain)) != 0) {
 		mm_fail(c, r, "cannot encode config");
 		goto out;
@@ -49,7 +50,7 @@ repo_init(const char *location, const char *password, const struct repo_init_opt
 		goto out;
 	}
 	cf.version = REPO_VERSION;
-	cf.chunker = o->chunker;
+	cf.chunker = o->share_from ? o->share_from->cfg.chunker : o->chunker;
 	if (cf.chunker.avg_size == 0) {
 		cf.chunker.min_size = CHUNKER_MIN_DEFAULT;
 		cf.chunker.avg_size = CHUNKER_AVG_DEFAULT;
@@ -67,11 +68,17 @@ repo_init(const char *location, const char *password, const struct repo_init_opt
 		mm_fail(c, r, "cannot create keys");
 		goto out;
 	}
+	if (o->share_from != NULL) {
+		cf.shared_keys = 1;
+		memcpy(cf.id_key, o->share_from->keys.id, MM_KEY_LEN);
+		memcpy(cf.gear_key, o->share_from->keys.gear, MM_KEY_LEN);
+	}
 	/* The key first, the config last: a config marks a finished repository. */
 	if ((r = repo_keyfile_write(be, password, o->key_name, o->fast_kdf, &k, NULL, c)) != 0)
 		goto out;
 	r = write_config(be, &k, &cf, c);
 out:
+	mm_wipe(&cf, sizeof(cf));
 	crypto_keys_wipe(&k);
 	backend_free(be);
 	return r;
@@ -137,6 +144,7 @@ read_config(struct repo *r, struct mm_ctx *c)
 	struct buf raw = BUF_INIT, plain = BUF_INIT;
 	int e;
 
+	plain.secret = 1; /* may hold shared ID and gear keys */
 	if ((e = backend_read(r->be, OBJ_CONFIG, "config", 0, 0, &raw, c)) != 0)
 		goto out;
 	if (raw.len > REPO_CONFIG_MAX) {
@@ -227,6 +235,16 @@ repo_open(const char *location, const char *password, struct repo **out, struct 
 	}
 	if ((e = read_config(r, c)) != 0)
 		goto fail;
+	if (r->cfg.shared_keys) {
+		memcpy(r->keys.id, r->cfg.id_key, MM_KEY_LEN);
+		memcpy(r->keys.gear, r->cfg.gear_key, MM_KEY_LEN);
+		mm_wipe(r->cfg.id_key, MM_KEY_LEN);
+		mm_wipe(r->cfg.gear_key, MM_KEY_LEN);
+		if ((e = derive_gear(r)) != 0) {
+			mm_fail(c, e, "cannot derive keys");
+			goto fail;
+		}
+	}
 	*out = r;
 	return 0;
 fail:

@@ -41,6 +41,12 @@ struct repo_config {
 	struct chunker_params chunker;
 	int32_t zstd_level;
 	int64_t created_ns;
+	/* Encoding version 2: the ID and gear keys are not derived from this
+	 * repository's master key but copied from another repository's (init
+	 * --copy-chunker-params-from), so both give equal data equal IDs. */
+	int shared_keys;
+	uint8_t id_key[MM_KEY_LEN];
+	uint8_t gear_key[MM_KEY_LEN];
 };
 
 /* Where a blob lives. raw_len 0 means stored uncompressed. */
@@ -203,11 +209,15 @@ struct snapshot {
 	struct mm_id tree;
 	char *program;
 	struct snap_summary sum;
-	/* Encoding version 2 only: the ID this snapshot had first, before it
-	 * was rewritten (tag); absent in snapshots never rewritten. */
-	int has_original;
+	/* Encoding version 2 carries these optional parts (docs/repository-format.md). */
+	int has_original;        /* rewritten (tag): the ID this snapshot had first */
 	struct mm_id original;
+	int has_origin;          /* a copy (mamori copy) records where it came from */
+	uint8_t origin_repo[32]; /* the source repository's ID */
+	struct mm_id origin;     /* the snapshot's ID there */
 };
+#define SNAP_EXT_ORIGINAL 0x01
+#define SNAP_EXT_ORIGIN 0x02
 void snapshot_release(struct snapshot *s);
 void snapshot_free(struct snapshot *s);
 int snapshot_encode(const struct snapshot *s, struct buf *out) MM_MUST_CHECK;
@@ -319,6 +329,9 @@ struct repo {
 struct repo_init_opts {
 	const char *key_name;  /* e.g. the administrator's name */
 	struct chunker_params chunker; /* zero: defaults */
+	/* Deduplicate like this open repository: its chunker parameters, ID
+	 * key and gear key (not its encryption key). NULL: fresh keys. */
+	const struct repo *share_from;
 	int zstd_level;        /* 0: 1 */
 	int fast_kdf;          /* test suites only */
 };
@@ -400,6 +413,19 @@ int repo_key_passwd(struct repo *r, const char *new_password, int fast_kdf,
 
 /* Load every index object into r->idx. */
 int repo_load_index(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
+
+/* Packs in the store that no index object names (left by an interrupted
+ * backup) are read by their headers, checked against their names and
+ * added with their blobs to r->idx, so those blobs are not sent again and
+ * the next repo_flush indexes them. Skipped while another process holds a
+ * live lock (a concurrent backup indexes its own packs). Call after
+ * repo_load_index, holding a lock. */
+struct resume_result {
+	uint64_t packs, blobs, bytes;
+	uint64_t unusable;    /* unindexed objects that are not whole packs of this key */
+	int skipped_for_lock; /* another live lock was there */
+};
+int repo_resume_packs(struct repo *r, struct resume_result *res, struct mm_ctx *c) MM_MUST_CHECK;
 
 /* Blob ID of plaintext under the repository's ID key. */
 void repo_blob_id(const struct repo *r, const void *p, size_t n, struct mm_id *out);

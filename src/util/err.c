@@ -94,6 +94,12 @@ mm_strerror(int code)
 		return "the remote side broke the protocol";
 	case MM_EKEYSDIFFER:
 		return "the repositories do not share chunker parameters and ID key";
+	case MM_ENOBUCKET:
+		return "the bucket does not exist";
+	case MM_ESIGNATURE:
+		return "signature rejected (wrong secret key)";
+	case MM_EREMOTEFULL:
+		return "the remote store is full";
 	default:
 		return "unknown error";
 	}

@@ -46,10 +46,6 @@ enum mm_err {
 	MM_ESKEW = -24,     /* the remote side says our clock is wrong */
 	MM_EREMOTE = -25,   /* any other failure reported by the remote side */
 	/* Codes -26 and below are added by the modules that need them. */
-	/* ledger (-46..-49) */
-	MM_ETAMPER = -46,   /* the ledger or a checkpoint does not verify */
-	MM_ETORN = -47,     /* the ledger ends in a torn record (crash during append) */
-	MM_ESIG = -48,      /* a signature does not verify with the given key */
 	MM_ESTALELOCK = -26, /* locked only by stale locks: 'mamori unlock' removes them */
 	/* Reading a repository (keys, diff, find, dump, stats, tag). */
 	MM_ENOSNAPSHOT = -30, /* no snapshot matches the given ID or prefix */
@@ -66,6 +62,14 @@ enum mm_err {
 	MM_ECONNLOST = -43, /* the connection dropped in the middle */
 	MM_EPROTOCOL = -44, /* the peer broke its protocol (malformed reply) */
 	MM_EKEYSDIFFER = -45, /* copy: the repositories do not share chunking and IDs */
+	/* S3 backend (-38..-41; MM_ECONNLOST above is shared). */
+	MM_ENOBUCKET = -38,   /* the bucket does not exist */
+	MM_ESIGNATURE = -40,  /* the remote side rejected our signature (wrong secret key) */
+	MM_EREMOTEFULL = -41, /* the remote store is full or over its quota */
+	/* ledger (-46..-49) */
+	MM_ETAMPER = -46,   /* the ledger or a checkpoint does not verify */
+	MM_ETORN = -47,     /* the ledger ends in a torn record (crash during append) */
+	MM_ESIG = -48,      /* a signature does not verify with the given key */
 };
 
 const char *mm_strerror(int code);

@@ -70,9 +70,14 @@ must(int e)
 static void
 config_seeds(void)
 {
-	struct repo_config cf = { REPO_VERSION, { 0 }, { 524288, 1048576, 8388608 }, 1,
-				  1764600000000000000LL };
+	struct repo_config cf;
 	struct buf b = BUF_INIT;
+
+	memset(&cf, 0, sizeof(cf));
+	cf.version = REPO_VERSION;
+	cf.chunker = (struct chunker_params){ 524288, 1048576, 8388608 };
+	cf.zstd_level = 1;
+	cf.created_ns = 1764600000000000000LL;
 
 	memset(cf.id, 0xab, sizeof(cf.id));
 	must(config_encode(&cf, &b));

@@ -641,8 +641,10 @@ test_open(void **state)
 	struct backend *be = NULL;
 
 	(void)state;
-	assert_int_equal(backend_open("s3:bucket/path", &be, &c), MM_EUNSUPPORTED);
-	assert_string_equal(c.msg, "backend 's3' is not available in this build");
+	assert_int_equal(backend_open("s3:bucket/path", &be, &c), MM_EINVAL);
+	assert_string_equal(c.msg, "s3:bucket/path: an S3 location is "
+			    "s3:https://HOST[:PORT]/BUCKET[/PREFIX] (or s3:http:// for a store "
+			    "without TLS)");
 	assert_null(be);
 	/* sftp: the location is checked before ssh runs (tests/cli/sftp.bats
 	 * runs a real server). */

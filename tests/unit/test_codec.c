@@ -107,6 +107,61 @@ test_tree_round_trip(void **state)
 	buf_release(&b2);
 }
 
+/* Encoding version 2: a copy records its origin; without one, version 1. */
+static void
+test_snapshot_origin(void **state)
+{
+	struct snapshot s, out;
+	struct buf b = BUF_INIT, v1 = BUF_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.time_ns = 7;
+	s.host = (char *)"h";
+	s.user = (char *)"u";
+	s.program = (char *)"p";
+	make_id(&s.tree, 2);
+	assert_int_equal(snapshot_encode(&s, &v1), 0);
+	assert_int_equal(v1.data[4], 1);
+	s.has_origin = 1;
+	memset(s.origin_repo, 0x33, sizeof(s.origin_repo));
+	make_id(&s.origin, 9);
+	assert_int_equal(snapshot_encode(&s, &b), 0);
+	assert_int_equal(b.data[4], 2);
+	assert_int_equal(b.len, v1.len + 1 + 64); /* flags, then the origin */
+	assert_int_equal(b.data[v1.len], SNAP_EXT_ORIGIN);
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(snapshot_decode(b.data, b.len, &out, &c), 0);
+	assert_int_equal(out.has_origin, 1);
+	assert_memory_equal(out.origin_repo, s.origin_repo, 32);
+	assert_memory_equal(out.origin.b, s.origin.b, MM_ID_LEN);
+	snapshot_release(&out);
+	for (size_t len = 0; len < b.len; len++)
+		assert_int_not_equal(snapshot_decode(b.data, len, &out, &c), 0);
+	assert_int_equal(snapshot_decode(v1.data, v1.len, &out, &c), 0);
+	assert_int_equal(out.has_origin, 0);
+	snapshot_release(&out);
+	/* Both extensions (a copy later retagged): original first, then origin. */
+	s.has_original = 1;
+	make_id(&s.original, 5);
+	buf_reset(&b);
+	assert_int_equal(snapshot_encode(&s, &b), 0);
+	assert_int_equal(b.len, v1.len + 1 + 32 + 64);
+	assert_int_equal(b.data[v1.len], SNAP_EXT_ORIGINAL | SNAP_EXT_ORIGIN);
+	assert_int_equal(snapshot_decode(b.data, b.len, &out, &c), 0);
+	assert_int_equal(out.has_original, 1);
+	assert_int_equal(out.has_origin, 1);
+	assert_memory_equal(out.original.b, s.original.b, MM_ID_LEN);
+	assert_memory_equal(out.origin.b, s.origin.b, MM_ID_LEN);
+	snapshot_release(&out);
+	/* A flag this build does not know is refused, not skipped. */
+	b.data[v1.len] |= 0x04;
+	assert_int_not_equal(snapshot_decode(b.data, b.len, &out, &c), 0);
+	buf_release(&b);
+	buf_release(&v1);
+}
+
 static void
 test_tree_truncations_rejected(void **state)
 {
@@ -271,6 +326,43 @@ test_config(void **state)
 	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EVERSION);
 	assert_non_null(strstr(c.msg, "make a new repository"));
 	buf_release(&b);
+}
+
+/* Encoding version 2: ID and gear keys copied from another repository. A
+ * config without them is still written as version 1, byte for byte. */
+static void
+test_config_shared_keys(void **state)
+{
+	struct repo_config cf = { 0 }, out;
+	struct buf b = BUF_INIT, v1 = BUF_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+
+	(void)state;
+	cf.version = REPO_VERSION;
+	cf.chunker.min_size = CHUNKER_MIN_DEFAULT;
+	cf.chunker.avg_size = CHUNKER_AVG_DEFAULT;
+	cf.chunker.max_size = CHUNKER_MAX_DEFAULT;
+	cf.zstd_level = 1;
+	assert_int_equal(config_encode(&cf, &v1), 0);
+	assert_int_equal(v1.len, 66);
+	assert_int_equal(v1.data[4], 1);
+	cf.shared_keys = 1;
+	memset(cf.id_key, 0xa1, sizeof(cf.id_key));
+	memset(cf.gear_key, 0xb2, sizeof(cf.gear_key));
+	assert_int_equal(config_encode(&cf, &b), 0);
+	assert_int_equal(b.len, 66 + 64);
+	assert_int_equal(b.data[4], 2);
+	assert_memory_equal(b.data + 6, v1.data + 6, 60); /* the same fields first */
+	assert_int_equal(config_decode(b.data, b.len, &out, &c), 0);
+	assert_memory_equal(&out, &cf, sizeof(cf));
+	for (size_t len = 0; len < b.len; len++)
+		assert_int_not_equal(config_decode(b.data, len, &out, &c), 0);
+	b.data[4] = 3;
+	assert_int_equal(config_decode(b.data, b.len, &out, &c), MM_EVERSION);
+	assert_string_equal(c.msg, "config: encoding version 3 is not supported (this mamori "
+			    "reads versions 1 to 2; upgrade mamori)");
+	buf_release(&b);
+	buf_release(&v1);
 }
 
 static void
@@ -446,6 +538,8 @@ main(void)
 		cmocka_unit_test(test_keyfile),
 		cmocka_unit_test(test_keyfile_v2),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_snapshot_origin),
+		cmocka_unit_test(test_config_shared_keys),
 		cmocka_unit_test(test_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
