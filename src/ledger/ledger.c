@@ -686,7 +686,7 @@ ledger_export(struct ledger *lg, const char *dir, struct mm_ctx *c)
 	int e;
 
 	memset(&l, 0, sizeof(l));
-	if ((e = ledger_load_key(lg, 0, c)) != 0)
+	if ((e = ledger_load_key(lg, 1, c)) != 0)
 		return e;
 	if ((cdir = path_join(dir, "checkpoints")) == NULL ||
 	    (sdir = path_join(lg->dir, "checkpoints")) == NULL) {

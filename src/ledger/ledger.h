@@ -283,7 +283,8 @@ int ledger_checkpoint(struct ledger *lg, struct ledger_ckpt *out, struct mm_ctx 
 int ledger_verify(struct ledger *lg, const struct ledger_ckpts *extra,
 		  const struct ledger_key *key, struct ledger_verify *v,
 		  struct mm_ctx *c) MM_MUST_CHECK;
-/* Write DIR/ledger, DIR/checkpoints/NAME and DIR/ledger.pub. */
+/* Write DIR/ledger, DIR/checkpoints/NAME and DIR/ledger.pub (the key is
+ * made if no checkpoint made it yet). */
 int ledger_export(struct ledger *lg, const char *dir, struct mm_ctx *c) MM_MUST_CHECK;
 
 /* ---- times and durations ------------------------------------------------------------ */

@@ -235,6 +235,18 @@ assert all(r["fields"]["event"] == "torn-tail" for r in moved)
 	[ "${lines[-1]}" = "first bad record: 2" ]
 }
 
+@test "log export before any checkpoint makes the key and exports its public half" {
+	mm log note "first" >/dev/null
+	[ ! -e "$T/state/ledger.key" ]
+	run mm log export "$T/e"
+	[ "$status" -eq 0 ]
+	[ "$output" = "exported to $T/e: ledger, checkpoints/, ledger.pub" ]
+	[ "$(stat -c %a "$T/state/ledger.key")" = "600" ]
+	head -1 "$T/e/ledger.pub" | grep -qx -- '-----BEGIN PUBLIC KEY-----'
+	run mm --state-dir "$T/e" log verify --pubkey "$T/e/ledger.pub"
+	[ "$status" -eq 0 ]
+}
+
 @test "a ledger that cannot be written: the backup's exit code says so (34)" {
 	mkdir -p "$T/data" && echo hello > "$T/data/a"
 	mm init
