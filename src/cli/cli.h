@@ -150,5 +150,9 @@ int cli_ledger_open(const struct cli *cl, int create, struct ledger **out);
  * (unless the command is one that only reads metadata) and makes a
  * checkpoint after a backup. Returns the exit code to use. */
 int cli_ledger_after(struct cli *cl, int argc, char **argv, int rc);
+/* A backup made by another command (run): its record and a checkpoint into
+ * repo. Warns and returns EXIT_LEDGER when the ledger fails, else 0. */
+int cli_ledger_backup(struct cli *cl, const char *repo, const char *dataset,
+		      const char *snapshot);
 
 #endif

@@ -236,6 +236,35 @@ failed:
 	return rc == EXIT_OK ? EXIT_LEDGER : rc;
 }
 
+int
+cli_ledger_backup(struct cli *cl, const char *repo, const char *dataset, const char *snapshot)
+{
+	struct mm_ctx c = MM_CTX_INIT;
+	struct ledger *lg = NULL;
+	struct ledger_field f[2];
+	struct ledger_entry en;
+	char result[128];
+	int e = MM_EIO;
+
+	snprintf(result, sizeof(result), "snapshot %s", snapshot);
+	f[0] = (struct ledger_field){ "dataset", (char *)dataset };
+	f[1] = (struct ledger_field){ "via", "run" };
+	memset(&en, 0, sizeof(en));
+	en.command = "backup";
+	en.target = repo;
+	en.result = result;
+	en.fields = f;
+	en.nfields = 2;
+	if (cli_ledger_open(cl, 1, &lg) == 0 && (e = ledger_append(lg, &en, NULL, &c)) == 0)
+		e = checkpoint_to_repo(cl, lg, repo, &c);
+	ledger_free(lg);
+	if (e == 0)
+		return 0;
+	fprintf(stderr, "%s: warning: the backup of %s into %s finished but the ledger failed%s%s\n",
+		cl->prog, dataset, repo, c.msg[0] ? ": " : "", c.msg);
+	return EXIT_LEDGER;
+}
+
 /* ---- log show ------------------------------------------------------------------------- */
 
 static void

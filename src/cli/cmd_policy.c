@@ -148,7 +148,7 @@ cmd_run(struct cli *cl, int argc, char **argv)
 	struct run_opts o;
 	struct mm_ctx c = MM_CTX_INIT;
 	size_t n = 0;
-	int ch, rc, failed = 0;
+	int ch, rc, failed = 0, ledger_failed = 0;
 
 	pcli_init(&pc, cl);
 	memset(&o, 0, sizeof(o));
@@ -216,7 +216,22 @@ cmd_run(struct cli *cl, int argc, char **argv)
 			printf("  %-7s %s: %s\n", policy_step_name(s), policy_step_result_name(res[i].step[s]),
 			       res[i].detail[s]);
 	}
-	rc = failed ? EXIT_RUN_FAILED : EXIT_OK;
+	/* Each backup done: a ledger record and a checkpoint into its
+	 * repository, as after 'mamori backup' (docs/ledger.md). */
+	for (size_t i = 0; i < n; i++) {
+		const struct policy_repo *pr = res[i].d->repo;
+		int e = 0;
+
+		if (res[i].snapshot[0] == '\0' || pr == NULL)
+			continue;
+		backend_options_clear(); /* this repository's options only */
+		for (size_t k = 0; pr->options && pr->options[k] && e == 0; k++)
+			if (strncmp(pr->options[k], "threads=", 8) != 0)
+				e = backend_option_set(pr->options[k], &c);
+		if (e != 0 || cli_ledger_backup(cl, pr->url, res[i].d->name, res[i].snapshot) != 0)
+			ledger_failed = 1;
+	}
+	rc = failed ? EXIT_RUN_FAILED : ledger_failed ? EXIT_LEDGER : EXIT_OK;
 out:
 	free(res);
 	free(ds);

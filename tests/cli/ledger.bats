@@ -76,6 +76,37 @@ assert v["last_checkpoint"]["size"] == 2, v
 	[ "$(ls "$T/repo/checkpoints" | wc -l)" -eq 2 ]
 }
 
+@test "the backups of 'mamori run' are recorded and checkpointed into their repository" {
+	mkdir -p "$T/src" && echo "resident register" > "$T/src/a.csv"
+	mm init >/dev/null
+	cat > "$T/mamori.conf" <<CONF
+[repository local]
+url = $T/repo
+password-file = $T/password
+
+[dataset juminkiroku]
+paths = $T/src
+repository = local
+priority = 1
+rpo = 1d
+CONF
+	run mm run --config "$T/mamori.conf"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$T/repo/checkpoints" | wc -l)" -eq 1 ]
+	run mm log show --json
+	echo "$output" | python3 -c '
+import json, sys
+recs = json.load(sys.stdin)
+b = [r for r in recs if r["command"] == "backup"]
+assert len(b) == 1 and b[0]["fields"] == {"dataset": "juminkiroku", "via": "run"}, recs
+assert b[0]["result"].startswith("snapshot ") and b[0]["target"] == sys.argv[1] + "/repo", b
+assert recs[-1]["command"] == "run" and recs[-1]["exit_code"] == 0, recs[-1]
+' "$T"
+	run mm log verify --repo "$T/repo"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "intact" ]
+}
+
 @test "tampering is named by sequence number, exit 2" {
 	mkdir -p "$T/data" && echo hello > "$T/data/a"
 	mm init
