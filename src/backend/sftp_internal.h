@@ -158,4 +158,97 @@ void sftp_location_release(struct sftp_location *l);
  */
 int sftp_ssh_diagnose(const char *err, size_t n, char *why, size_t why_n);
 
+/* ---- the connection layer (sftp_conn.c), shared with sftp.c ---------------- */
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "backend/backend.h"
+
+#define SFTP_FILE_MODE 0600
+#define SFTP_DIR_MODE 0700
+#define SFTP_WINDOW 32            /* requests in flight in one read or write */
+#define SFTP_TIMEOUT_DEFAULT 60   /* seconds */
+#define SFTP_CONNS_DEFAULT 4
+#define SFTP_CONNS_MAX 32
+#define SFTP_RETRIES_DEFAULT 3
+#define SFTP_ERRTAIL 4096         /* what we keep of ssh's standard error */
+#define SFTP_ARGV_MAX 64
+
+struct sftp_conn {
+	pid_t pid;
+	int sk;            /* our end of ssh's standard input and output */
+	int err;           /* ssh's standard error */
+	uint32_t next_id;
+	unsigned ext;      /* SFTP_EXT_* */
+	int broken;        /* failed: closed when given back */
+	int ready;         /* the VERSION reply came */
+	struct buf rx;     /* received bytes; a packet starts at 0 */
+	size_t consumed;   /* bytes of rx the last reply used */
+	struct buf tx;
+	char errtxt[SFTP_ERRTAIL];
+	size_t errlen;
+	struct sftp_conn *next;
+};
+
+struct sftp_be {
+	struct backend be; /* first */
+	struct sftp_location loc;
+	char *argv[SFTP_ARGV_MAX + 1];
+	char *words;       /* storage of the words of sftp.command / sftp.args */
+	char *desc;        /* "user@host:path" for messages */
+	int timeout;       /* seconds */
+	unsigned max_conns;
+	unsigned retries;
+	_Atomic int lost;  /* an established connection dropped */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct sftp_conn *idle;
+	unsigned nconns;   /* open or being opened */
+	_Atomic uint64_t tmpseq;
+};
+
+static inline struct sftp_be *
+sftp_of(struct backend *be)
+{
+	return (struct sftp_be *)be;
+}
+
+/* CLOCK_MONOTONIC seconds. */
+double sftp_now(void);
+/* Borrow a connection (opening one when none is idle and fewer than
+ * max_conns are open; else wait), and give it back: a broken one is closed. */
+int sftp_conn_get(struct sftp_be *sb, struct sftp_conn **out, struct mm_ctx *c) MM_MUST_CHECK;
+void sftp_conn_put(struct sftp_be *sb, struct sftp_conn *k);
+/* End ssh (its input closed, then waited for, then killed) and free. */
+void sftp_conn_free(struct sftp_conn *k);
+uint32_t sftp_new_id(struct sftp_conn *k);
+/* Send the packet in k->tx (sftp_put_begin ... filled, length set here). */
+int sftp_send_tx(struct sftp_be *sb, struct sftp_conn *k, struct mm_ctx *c) MM_MUST_CHECK;
+/* The next reply within the deadline; its pointers last until the next call. */
+int sftp_recv(struct sftp_be *sb, struct sftp_conn *k, struct sftp_reply *rep,
+	      struct mm_ctx *c) MM_MUST_CHECK;
+/* k->tx sent, one reply whose id must be id. */
+int sftp_roundtrip(struct sftp_be *sb, struct sftp_conn *k, uint32_t id, struct sftp_reply *rep,
+		   struct mm_ctx *c) MM_MUST_CHECK;
+/* A STATUS reply as a code (0 for OK) and a message naming what and path. */
+int sftp_status_err(struct sftp_be *sb, const struct sftp_reply *rep, const char *what,
+		    const char *path, struct mm_ctx *c);
+/* Requests: a path (MKDIR with 0700, REMOVE, STAT, OPENDIR), stat, open
+ * (CREAT with 0600), a handle (CLOSE, FSTAT, READDIR, an extension), close,
+ * rename (replace: posix-rename@openssh.com where offered). */
+int sftp_rq_path(struct sftp_be *sb, struct sftp_conn *k, uint8_t type, const char *path,
+		 const char *what, int with_dir_attrs, struct sftp_reply *rep, struct mm_ctx *c);
+int sftp_rq_stat(struct sftp_be *sb, struct sftp_conn *k, const char *path, struct sftp_attrs *a,
+		 struct mm_ctx *c);
+int sftp_rq_open(struct sftp_be *sb, struct sftp_conn *k, const char *path, uint32_t pflags,
+		 uint8_t *h, size_t *hlen, struct mm_ctx *c);
+int sftp_rq_handle(struct sftp_be *sb, struct sftp_conn *k, uint8_t type, const char *ext,
+		   const uint8_t *h, size_t hlen, struct sftp_reply *rep, struct mm_ctx *c);
+int sftp_rq_close(struct sftp_be *sb, struct sftp_conn *k, const uint8_t *h, size_t hlen,
+		  const char *path, struct mm_ctx *c);
+int sftp_rq_rename(struct sftp_be *sb, struct sftp_conn *k, const char *from, const char *to,
+		   int replace, struct mm_ctx *c);
+/* Free bytes in the file system of dir (statvfs@openssh.com); -1 unknown. */
+int64_t sftp_free_space(struct sftp_be *sb, struct sftp_conn *k, const char *dir);
+
 #endif

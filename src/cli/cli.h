@@ -93,7 +93,8 @@ void cli_warn(void *arg, const char *msg);
 void cli_progress(void *arg, const struct ops_progress *p);
 void cli_progress_done(const struct cli *cl);
 
-/* Text with control characters and non-UTF-8 bytes shown as \xNN. */
+/* Text with control characters, backslashes and bytes that are not
+ * well-formed UTF-8 shown as \xNN. */
 void cli_print_name(FILE *f, const uint8_t *p, size_t n);
 void cli_json_snapshot(struct json *j, const struct snapshot *s);
 void cli_json_node(struct json *j, const char *path, const struct node *n);

@@ -101,6 +101,7 @@ static const struct {
 	{ "time", LG_SKIP },           /* the clock, not protected data */
 	{ "status", LG_SKIP },         /* the policy's RPO/RTO status: a read */
 	{ "plan", LG_SKIP },           /* the runbook: a read */
+	{ "systemd print", LG_SKIP },
 	/* dump and drill read protected data, forget/prune/tag/unlock/copy/run/
 	 * key add... change it: recorded, as every command not listed here. */
 };

@@ -47,8 +47,8 @@ pcli_init(struct pcli *pc, struct cli *cl)
 	pc->config = getenv("MAMORI_CONFIG");
 	if (pc->config == NULL || pc->config[0] == '\0')
 		pc->config = POLICY_CONFIG_DEFAULT;
-	/* The global --state-dir, else MAMORI_STATE_DIR, else the default: the
-	 * same folder as the ledger's. */
+	/* the global --state-dir / MAMORI_STATE_DIR (main.c), which the
+	 * ledger shares; the command's own --state-dir overrides it */
 	pc->state_dir = cl->state_dir ? cl->state_dir : POLICY_STATE_DEFAULT;
 }
 
@@ -585,8 +585,8 @@ cmd_drill(struct cli *cl, int argc, char **argv)
 			fmt_bytes(rec[i].seconds > 0 ? (uint64_t)((double)rec[i].bytes / rec[i].seconds) : 0,
 				  rate, sizeof(rate));
 			conf_format_duration(ds[i]->rto, rto, sizeof(rto));
-			printf("%s (priority %lld): snapshot %.8s: %llu files, %s restored and verified "
-			       "in %.2f s (%s/s, %.0f%% sample)\n", rec[i].dataset,
+			printf("%s (priority %lld): snapshot %.8s: %llu files, %s restored in %.2f s "
+			       "(%s/s) and verified, %.0f%% sample\n", rec[i].dataset,
 			       (long long)ds[i]->priority, rec[i].snapshot,
 			       (unsigned long long)rec[i].files, bytes, rec[i].seconds, rate, rec[i].sample);
 			printf("  projected full restore %.2f s, plan so far %.2f s: RTO %s %s\n",

@@ -83,8 +83,18 @@ summary(const struct ts_result *r, char *out, size_t n)
 }
 
 static void
-print_table(const struct ts_result *r)
+print_table(const struct ts_result *r, int verbose)
 {
+	if (verbose)
+		printf("  .- NAME: as configured or given; ADDRESS: the one asked\n"
+		       "  |  ST: stratum (1 = next to a reference clock, 16 = unsynchronised)\n"
+		       "  |  REACH: valid replies / requests sent\n"
+		       "  |  DELAY, OFFSET (+: the server is ahead of us), JITTER: of the\n"
+		       "  |  least-delay sample, in milliseconds\n"
+		       "  |  ROOTDIST: root delay/2 + root dispersion + delay/2 + dispersion\n"
+		       "  |  REFID: the server's reference (text at stratum 1, else an address)\n"
+		       "  '- VERDICT: good, unresolved, unreachable, kiss-o'-death, unsynchronised,\n"
+		       "     too far, falseticker, no majority (docs/time.md)\n\n");
 	if (r->config_file[0])
 		printf("Servers from %s\n", r->config_file);
 	printf("%-24s %-22s %2s %5s %10s %11s %10s %11s %-15s %s\n", "NAME", "ADDRESS", "ST",
@@ -257,7 +267,7 @@ time_check(struct cli *cl, int argc, char **argv)
 	} else if (json) {
 		print_json(&r, state, warn, crit);
 	} else {
-		print_table(&r);
+		print_table(&r, cl->verbose);
 		printf("%s: %s\n", nagios_word[state], line);
 	}
 	ts_result_release(&r);

@@ -47,25 +47,72 @@ cli_progress_done(const struct cli *cl)
 		fputs("\r\033[K", stderr);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (n bytes left) that is
+ * safe to show (not a C1 control), or 0. */
+static size_t
+utf8_len(const uint8_t *p, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1fu;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0fu;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return len;
+}
+
+/* Print p escaped; returns the number of characters shown. */
+static int
+print_escaped(FILE *f, const uint8_t *p, size_t n)
+{
+	int w = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_len(p + i, n - i);
+
+		if (len == 0 || p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\') {
+			if (f)
+				fprintf(f, "\\x%02x", p[i]);
+			w += 4;
+			i++;
+			continue;
+		}
+		if (f)
+			fwrite(p + i, 1, len, f);
+		w++;
+		i += len;
+	}
+	return w;
+}
+
 void
 cli_print_name(FILE *f, const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\')
-			fprintf(f, "\\x%02x", p[i]);
-		else
-			fputc(p[i], f);
-	}
+	(void)print_escaped(f, p, n);
 }
 
 void
 cli_print_padded(FILE *f, const char *s, int width)
 {
-	int w = 0;
+	int w = print_escaped(f, (const uint8_t *)s, strlen(s));
 
-	for (const uint8_t *p = (const uint8_t *)s; *p; p++)
-		w += (*p < 0x20 || *p == 0x7f || *p == '\\') ? 4 : 1;
-	cli_print_name(f, (const uint8_t *)s, strlen(s));
 	for (; w < width; w++)
 		fputc(' ', f);
 }

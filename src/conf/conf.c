@@ -158,7 +158,7 @@ name_ok(const char *s)
 static void
 section_begin(struct loader *l, const char *hdr)
 {
-	char kind[128], rest[256];
+	char kind[300], rest[300];
 	const struct conf_kind *k = NULL;
 	struct conf_section *ns;
 	const char *sp;

@@ -96,7 +96,6 @@ stream_build(struct repo *r, const struct backup_opts *o, int fd, const char *fi
 	struct tree t = TREE_INIT;
 	struct node *n;
 	double t0 = time_mono();
-	uint64_t stored0 = r->stored_bytes, blobs0 = r->stored_blobs;
 	int e;
 
 	memset(&s, 0, sizeof(s));
@@ -145,8 +144,6 @@ stream_build(struct repo *r, const struct backup_opts *o, int fd, const char *fi
 	s.sum.bytes_total = n->size;
 	if ((e = repo_tree_save(r, &t, &s.tree, c)) != 0)
 		goto out;
-	s.sum.bytes_added = r->stored_bytes - stored0;
-	s.sum.blobs_added = r->stored_blobs - blobs0;
 	s.sum.duration_ns = (int64_t)((time_mono() - t0) * 1e9);
 	*out = s;
 	memset(&s, 0, sizeof(s));
@@ -156,13 +153,19 @@ out:
 	return e;
 }
 
+/* stored0, blobs0: the repository's counters before the stream. */
 static int
-stream_commit(struct repo *r, struct snapshot *s, struct snapshot *out, struct mm_ctx *c)
+stream_commit(struct repo *r, struct snapshot *s, uint64_t stored0, uint64_t blobs0,
+	      struct snapshot *out, struct mm_ctx *c)
 {
 	int e;
 
 	/* Packs and index durable first; the snapshot last. */
-	if ((e = repo_flush(r, c)) != 0 || (e = repo_snapshot_save(r, s, c)) != 0)
+	if ((e = repo_flush(r, c)) != 0)
+		return e;
+	s->sum.bytes_added = r->stored_bytes - stored0;
+	s->sum.blobs_added = r->stored_blobs - blobs0;
+	if ((e = repo_snapshot_save(r, s, c)) != 0)
 		return e;
 	*out = *s;
 	memset(s, 0, sizeof(*s));
@@ -174,11 +177,12 @@ ops_backup_fd(struct repo *r, const struct backup_opts *o, int fd, const char *f
 	      struct snapshot *out, struct mm_ctx *c)
 {
 	struct snapshot s;
+	uint64_t stored0 = r->stored_bytes, blobs0 = r->stored_blobs;
 	int e;
 
 	memset(&s, 0, sizeof(s));
 	if ((e = stream_build(r, o, fd, filename, &s, c)) == 0)
-		e = stream_commit(r, &s, out, c);
+		e = stream_commit(r, &s, stored0, blobs0, out, c);
 	snapshot_release(&s);
 	return e;
 }
@@ -189,6 +193,7 @@ ops_backup_command(struct repo *r, const struct backup_opts *o, char *const argv
 {
 	struct snapshot s;
 	struct mm_ctx wc = MM_CTX_INIT;
+	uint64_t stored0 = r->stored_bytes, blobs0 = r->stored_blobs;
 	int fd = -1, pid = -1, e, we;
 
 	memset(&s, 0, sizeof(s));
@@ -204,7 +209,7 @@ ops_backup_command(struct repo *r, const struct backup_opts *o, char *const argv
 		goto out;
 	}
 	if (e == 0)
-		e = stream_commit(r, &s, out, c);
+		e = stream_commit(r, &s, stored0, blobs0, out, c);
 out:
 	snapshot_release(&s);
 	return e;

@@ -87,44 +87,101 @@ check_node_blobs(struct checker *k, const char *snap, const char *path, const st
 	return 0;
 }
 
+/* One folder being walked: its tree, the next entry, where its path ends. */
+struct walk_level {
+	struct tree t;
+	size_t next;
+	size_t base;
+};
+
+/* Load tree id (unless seen) as a new level on top of *lv; a tree that
+ * cannot be loaded is a problem, not an error. */
 static int
-check_tree(struct checker *k, const char *snap, const struct mm_id *id, struct buf *path)
+push_tree(struct checker *k, const char *snap, const struct mm_id *id, struct buf *path,
+	  struct walk_level **lv, size_t *n, size_t *cap)
 {
 	struct mm_ctx c = MM_CTX_INIT;
 	struct tree t = TREE_INIT;
-	size_t base = path->len;
-	int e = 0, err;
+	int err;
 
 	if (set_seen(&k->seen_trees, id, &err))
 		return 0;
 	if (err)
 		return err;
 	k->res->trees++;
-	if ((e = repo_lock_refresh(k->r, &c)) != 0) {
+	if (repo_lock_refresh(k->r, &c) != 0) {
 		problem(k, "cannot refresh the lock: %s", c.msg);
 		return 0;
 	}
 	if (repo_tree_load(k->r, id, &t, &c) != 0) {
-		problem(k, "snapshot %.8s: %s: %s", snap, base ? (char *)path->data : "/", c.msg);
+		problem(k, "snapshot %.8s: %s: %s", snap, path->len ? (char *)path->data : "/", c.msg);
 		return 0;
 	}
-	for (size_t i = 0; i < t.n && e == 0; i++) {
-		const struct node *n = &t.nodes[i];
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct walk_level *nl = realloc(*lv, ncap * sizeof(*nl));
+		if (nl == NULL) {
+			tree_release(&t);
+			return MM_ENOMEM;
+		}
+		*lv = nl;
+		*cap = ncap;
+	}
+	(*lv)[*n].t = t;
+	(*lv)[*n].next = 0;
+	(*lv)[*n].base = path->len;
+	(*n)++;
+	return 0;
+}
 
-		path->len = base;
-		if ((e = buf_append_u8(path, '/')) != 0 || (e = buf_append(path, n->name, n->name_len)) != 0 ||
+/* Walk the trees under id with an explicit stack, not recursion: a
+ * hostile (or merely deep) tree cannot exhaust the thread's stack. */
+static int
+check_tree(struct checker *k, const char *snap, const struct mm_id *id, struct buf *path)
+{
+	struct walk_level *lv = NULL;
+	size_t n = 0, cap = 0;
+	int e;
+
+	if ((e = buf_append_u8(path, '\0')) != 0)
+		return e;
+	path->len = 0;
+	e = push_tree(k, snap, id, path, &lv, &n, &cap);
+	while (e == 0 && n > 0) {
+		struct walk_level *top = &lv[n - 1];
+		const struct node *nd;
+
+		if (top->next == top->t.n) {
+			path->len = top->base;
+			path->data[path->len] = '\0';
+			tree_release(&top->t);
+			n--;
+			continue;
+		}
+		nd = &top->t.nodes[top->next++];
+		path->len = top->base;
+		if (path->len + 1 + nd->name_len > REPO_PATH_MAX) {
+			path->data[path->len] = '\0';
+			problem(k, "snapshot %.8s: %s: an entry's path is longer than %u bytes", snap,
+				path->len ? (char *)path->data : "/", REPO_PATH_MAX);
+			continue;
+		}
+		if ((e = buf_append_u8(path, '/')) != 0 ||
+		    (e = buf_append(path, nd->name, nd->name_len)) != 0 ||
 		    (e = buf_append_u8(path, '\0')) != 0)
 			break;
 		path->len--;
-		if ((e = check_node_blobs(k, snap, (char *)path->data, n)) != 0)
+		if ((e = check_node_blobs(k, snap, (char *)path->data, nd)) != 0)
 			break;
-		if (n->type == NODE_DIR)
-			e = check_tree(k, snap, &n->subtree, path);
+		if (nd->type == NODE_DIR)
+			e = push_tree(k, snap, &nd->subtree, path, &lv, &n, &cap);
 	}
-	path->len = base;
+	while (n > 0)
+		tree_release(&lv[--n].t);
+	free(lv);
+	path->len = 0;
 	if (path->data)
-		path->data[base] = '\0';
-	tree_release(&t);
+		path->data[0] = '\0';
 	return e;
 }
 
@@ -159,7 +216,7 @@ check_snapshots(struct checker *k, struct mm_ctx *c)
 	struct buf path = BUF_INIT;
 	int e;
 
-	buf_init(&path, (size_t)REPO_PATH_MAX * 16);
+	buf_init(&path, (size_t)REPO_PATH_MAX + 2);
 	if ((e = backend_list(k->r->be, OBJ_SNAPSHOT, collect_name, &l, c)) != 0)
 		goto out;
 	for (size_t i = 0; i < l.n && e == 0; i++) {

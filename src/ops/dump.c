@@ -144,32 +144,52 @@ tar_warn(struct tarrer *t, const char *path, const char *why)
 	}
 }
 
-/* The earlier path of a hard link, or NULL (and remember this one). */
+static size_t
+link_slot(const struct tarrer *t, uint64_t dev, uint64_t inode)
+{
+	uint64_t h = (inode ^ (dev << 32) ^ (dev >> 32)) * 0x9e3779b97f4a7c15ull;
+	size_t j = (size_t)(h >> 20) & (t->links_cap - 1);
+
+	while (t->links[j].path != NULL &&
+	       (t->links[j].dev != dev || t->links[j].inode != inode))
+		j = (j + 1) & (t->links_cap - 1);
+	return j;
+}
+
+/* The earlier path of a hard link, or NULL (and remember this one). An
+ * open-addressing table by (device, inode): many hard links stay fast. */
 static const char *
 link_target(struct tarrer *t, const struct node *n, const char *path, int *e)
 {
+	size_t j;
+
 	*e = 0;
 	if (n->type != NODE_FILE || n->nlink < 2)
 		return NULL;
-	for (size_t i = 0; i < t->nlinks; i++)
-		if (t->links[i].dev == n->dev && t->links[i].inode == n->inode)
-			return t->links[i].path;
-	if (t->nlinks == t->links_cap) {
-		size_t ncap = t->links_cap ? 2 * t->links_cap : 64;
-		struct link_seen *nv = realloc(t->links, ncap * sizeof(*nv));
-		if (nv == NULL) {
+	if ((t->nlinks + 1) * 2 > t->links_cap) {
+		struct link_seen *old = t->links;
+		size_t oldcap = t->links_cap, ncap = oldcap ? oldcap * 2 : 64;
+
+		if ((t->links = calloc(ncap, sizeof(*t->links))) == NULL) {
+			t->links = old;
 			*e = MM_ENOMEM;
 			return NULL;
 		}
-		t->links = nv;
 		t->links_cap = ncap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].path != NULL)
+				t->links[link_slot(t, old[i].dev, old[i].inode)] = old[i];
+		free(old);
 	}
-	if ((t->links[t->nlinks].path = strdup(path)) == NULL) {
+	j = link_slot(t, n->dev, n->inode);
+	if (t->links[j].path != NULL)
+		return t->links[j].path;
+	if ((t->links[j].path = strdup(path)) == NULL) {
 		*e = MM_ENOMEM;
 		return NULL;
 	}
-	t->links[t->nlinks].dev = n->dev;
-	t->links[t->nlinks].inode = n->inode;
+	t->links[j].dev = n->dev;
+	t->links[j].inode = n->inode;
 	t->nlinks++;
 	return NULL;
 }
@@ -305,7 +325,7 @@ out:
 	if (t.a != NULL)
 		archive_write_free(t.a);
 	archive_entry_free(t.ent);
-	for (size_t i = 0; i < t.nlinks; i++)
+	for (size_t i = 0; i < t.links_cap; i++)
 		free(t.links[i].path);
 	free(t.links);
 	buf_release(&t.blob);

@@ -9,6 +9,7 @@
  * directory first so setting a folder's time or mode comes last.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
@@ -117,21 +118,72 @@ join_rel(const char *dir, const char *name)
 	return p;
 }
 
-/* Open the directory at a relative path ("/a/b") below rootfd without
- * following any symlink. openat2 does it in one call, the kernel refusing
- * any symlink and any escape; older kernels walk component by component. */
-static int
-open_rel_dir(int rootfd, const char *rel)
+static long
+open_beneath(int dirfd, const char *rel)
 {
 	struct open_how how;
-	char *copy, *save = NULL, *part;
-	int fd, next;
-	long r;
 
 	memset(&how, 0, sizeof(how));
 	how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	r = syscall(SYS_openat2, rootfd, rel[0] == '/' ? rel + 1 : rel, &how, sizeof(how));
+	return syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+}
+
+/* A path longer than PATH_MAX, opened in pieces of whole names shorter
+ * than it, each piece below the folder the previous one opened. */
+static int
+open_in_pieces(int rootfd, const char *rel)
+{
+	const char *p = rel;
+	int fd = rootfd;
+
+	while (*p == '/')
+		p++;
+	while (*p) {
+		size_t take = strlen(p);
+		char *piece;
+		long next;
+
+		if (take >= PATH_MAX) {
+			take = PATH_MAX - 1;
+			while (take > 0 && p[take] != '/')
+				take--;
+			if (take == 0) {
+				if (fd != rootfd)
+					close(fd);
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+		}
+		piece = strndup(p, take);
+		next = piece ? open_beneath(fd, piece) : -1;
+		free(piece);
+		if (fd != rootfd)
+			close(fd);
+		if (next < 0)
+			return -1;
+		fd = (int)next;
+		p += take;
+		while (*p == '/')
+			p++;
+	}
+	return fd == rootfd ? dup(rootfd) : fd;
+}
+
+/* Open the directory at a relative path ("/a/b") below rootfd without
+ * following any symlink. openat2 does it in one call, the kernel refusing
+ * any symlink and any escape (a path longer than PATH_MAX in pieces);
+ * older kernels walk component by component. */
+static int
+open_rel_dir(int rootfd, const char *rel)
+{
+	char *copy, *save = NULL, *part;
+	int fd, next;
+	long r;
+
+	r = open_beneath(rootfd, rel[0] == '/' ? rel + 1 : rel);
+	if (r < 0 && errno == ENAMETOOLONG)
+		return open_in_pieces(rootfd, rel);
 	if (r >= 0 || (errno != ENOSYS && errno != EPERM && errno != EAGAIN))
 		return (int)r; /* EPERM: a seccomp filter may refuse openat2; EAGAIN: a concurrent rename */
 	copy = strdup(rel);

@@ -20,11 +20,11 @@ check_options(const struct conf_value *v, char *err, size_t n)
 
 		if (strncmp(o, "threads=", 8) == 0 && conf_parse_int(o + 8, 0, 256, &t, e2, sizeof(e2)) == 0)
 			continue;
-		if (strncmp(o, "sftp.args=", 10) == 0 || strncmp(o, "sftp.command=", 13) == 0 ||
-		    strncmp(o, "sftp.timeout=", 13) == 0 || strncmp(o, "sftp.connections=", 17) == 0)
+		/* the backend checks its own when it opens */
+		if ((strncmp(o, "sftp.", 5) == 0 || strncmp(o, "s3.", 3) == 0) && strchr(o, '=') != NULL)
 			continue;
-		snprintf(err, n, "unknown option '%s'; expected threads=N (0 to 256), sftp.args=..., "
-			 "sftp.command=..., sftp.timeout=SECONDS or sftp.connections=N", o);
+		snprintf(err, n, "unknown option '%s'; expected threads=N (0 to 256) or a backend "
+			 "option sftp.KEY=VALUE or s3.KEY=VALUE (as -o, docs/cli.md)", o);
 		return MM_EINVAL;
 	}
 	return 0;

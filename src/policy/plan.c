@@ -29,41 +29,35 @@ bprintf(struct buf *b, const char *fmt, ...)
 }
 
 /* ---- key holders ----------------------------------------------------------- */
-struct key_count {
-	size_t n;
-};
-
-static int
-count_key(const char *name, uint64_t size, void *arg)
-{
-	(void)name;
-	(void)size;
-	((struct key_count *)arg)->n++;
-	return 0;
-}
-
-/* The name recorded in the key file this password opened. */
+/* "'NAME' (user@host, key 3fa2c1d0)" for every key file, the one in use marked. */
 static void
-opened_key(struct repo *r, const char *password, char *out, size_t n)
+key_holders(struct repo *r, char *out, size_t n, size_t *count)
 {
-	struct buf kf = BUF_INIT;
-	struct kdf_params kp;
-	struct keyfile_meta m = { 0 };
-	uint8_t kek[MM_KEY_LEN], master[MM_KEY_LEN];
+	struct repo_key *v = NULL;
 	struct mm_ctx ignore = MM_CTX_INIT;
+	size_t k = 0, len = 0;
 
-	snprintf(out, n, "key %.8s", r->key_name);
-	if (backend_read(r->be, OBJ_KEY, r->key_name, 0, 0, &kf, &ignore) == 0 &&
-	    keyfile_kdf_params(kf.data, kf.len, &kp, &ignore) == 0 &&
-	    crypto_kdf(&kp, password, strlen(password), kek) == 0 &&
-	    keyfile_decode(kf.data, kf.len, kek, master, &m, &ignore) == 0)
-		snprintf(out, n, "'%s' (%s@%s, key %.8s)", m.name && m.name[0] ? m.name : "unnamed",
-			 m.user ? m.user : "",
-			 m.host ? m.host : "", r->key_name);
-	mm_wipe(kek, sizeof(kek));
-	mm_wipe(master, sizeof(master));
-	keyfile_meta_release(&m);
-	buf_release(&kf);
+	out[0] = '\0';
+	*count = 0;
+	if (repo_key_list(r, &v, &k, &ignore) != 0)
+		return;
+	*count = k;
+	for (size_t i = 0; i < k && len < n; i++) {
+		const struct keyfile_meta *m = &v[i].meta;
+		int w;
+
+		if (v[i].has_meta)
+			w = snprintf(out + len, n - len, "%s'%s' (%s@%s, key %.8s%s)", i ? ", " : "",
+				     m->name && m->name[0] ? m->name : "unnamed", m->user ? m->user : "",
+				     m->host ? m->host : "", v[i].id, v[i].in_use ? ", this password" : "");
+		else
+			w = snprintf(out + len, n - len, "%skey %.8s (its holder is recorded only "
+				     "inside it)", i ? ", " : "", v[i].id);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	repo_key_list_free(v, k);
 }
 
 struct plan_item {
@@ -72,7 +66,7 @@ struct plan_item {
 	int have_snap;
 	char snap[65];
 	int64_t snap_ns;
-	char keys[400];
+	char keys[2000];
 	size_t nkeys;
 	int have_drill;
 	struct drill_record drill;
@@ -83,7 +77,6 @@ gather(const struct policy_dataset *d, const char *fallback, struct plan_item *i
 {
 	struct repo *r = NULL;
 	struct snapshot s;
-	struct key_count kc = { 0 };
 	struct mm_ctx c = MM_CTX_INIT;
 	char *pw = NULL;
 	int f;
@@ -100,9 +93,7 @@ gather(const struct policy_dataset *d, const char *fallback, struct plan_item *i
 		hex_encode(s.id.b, MM_ID_LEN, it->snap);
 		it->snap_ns = s.time_ns;
 	}
-	if (backend_list(r->be, OBJ_KEY, count_key, &kc, &c) == 0)
-		it->nkeys = kc.n;
-	opened_key(r, pw, it->keys, sizeof(it->keys));
+	key_holders(r, it->keys, sizeof(it->keys), &it->nkeys);
 	it->have_drill = policy_last_drill(r, d->name, &it->drill, &c) > 0;
 out:
 	if (pw) {
@@ -191,8 +182,8 @@ plan_markdown(const struct policy *p, const char *config_path, struct plan_item 
 			if ((e = bprintf(b, "- **cannot read the repository**: %s\n", it[i].error)) != 0)
 				return e;
 		} else {
-			if ((e = bprintf(b, "- key holders: %zu key file%s; this password opens %s\n",
-					 it[i].nkeys, it[i].nkeys == 1 ? "" : "s", it[i].keys)) != 0)
+			if ((e = bprintf(b, "- key holders (%zu key file%s): %s\n", it[i].nkeys,
+					 it[i].nkeys == 1 ? "" : "s", it[i].keys)) != 0)
 				return e;
 			if (it[i].have_snap) {
 				time_format_utc(it[i].snap_ns, t, sizeof(t));
@@ -275,7 +266,7 @@ plan_json(const struct policy *p, const char *config_path, struct plan_item *it,
 		else
 			json_null(&j);
 		json_kv_uint(&j, "key_files", it[i].nkeys);
-		json_kv_str(&j, "key", it[i].keys);
+		json_kv_str(&j, "key_holders", it[i].keys);
 		json_key(&j, "drill");
 		if (it[i].have_drill) {
 			json_obj_begin(&j);

@@ -600,14 +600,26 @@ int
 repo_tree_load(struct repo *r, const struct mm_id *id, struct tree *out, struct mm_ctx *c)
 {
 	struct buf plain = BUF_INIT;
+	struct mm_id got;
 	char hex[65];
 	int e;
 
-	if ((e = repo_blob_read(r, id, &plain, c)) == 0 &&
-	    (e = tree_decode(plain.data, plain.len, out, c)) != 0) {
-		hex_encode(id->b, MM_ID_LEN, hex);
-		mm_prefix(c, e, "tree %.16s", hex);
+	if ((e = repo_blob_read(r, id, &plain, c)) != 0)
+		goto out;
+	/* A key holder can seal any bytes under any ID: a tree that names
+	 * itself or an ancestor as a subfolder would make every walk endless.
+	 * Its ID must be the HMAC of its bytes (infeasible to forge into a
+	 * cycle); trees are small next to the data, so this is always done. */
+	repo_blob_id(r, plain.data, plain.len, &got);
+	hex_encode(id->b, MM_ID_LEN, hex);
+	if (crypto_memcmp(got.b, id->b, MM_ID_LEN) != 0) {
+		e = mm_fail(c, MM_EAUTH, "tree %.16s: content does not match its ID (forged or "
+			    "damaged)", hex);
+		goto out;
 	}
+	if ((e = tree_decode(plain.data, plain.len, out, c)) != 0)
+		mm_prefix(c, e, "tree %.16s", hex);
+out:
 	buf_release(&plain);
 	return e;
 }

@@ -2,8 +2,9 @@
  * Resuming an interrupted backup: packs that reached the store but that no
  * index object names (the run stopped — a dropped connection, kill -9, a
  * full disk — after they were committed and before its index was written)
- * are read back by their headers and put into the index, so their blobs
- * are known and not sent again; the next index object names them.
+ * are read back (header checked against the name, every blob against its
+ * tag) and put into the index, so their blobs are known and not sent
+ * again; the next index object names them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,36 @@ out:
 	return e;
 }
 
+/*
+ * Every blob of the pack opens under its tag. A pack that arrived whole
+ * through S3 always does; a local one renamed into place but not yet
+ * fsync'ed when the machine lost power may hold zeros where its blobs
+ * were, though its header (its last bytes) is intact: such a pack must not
+ * be indexed.
+ */
+static int
+verify_blobs(struct repo *r, const struct found *f, const struct pack_entry *ents, size_t n,
+	     struct mm_ctx *c)
+{
+	struct buf stored = BUF_INIT, plain = BUF_INIT;
+	uint64_t off = 0;
+	char name[65];
+	int e = 0;
+
+	hex_encode(f->id.b, MM_ID_LEN, name);
+	for (size_t i = 0; i < n && e == 0; i++) {
+		struct blob_loc loc = { 0, (uint32_t)off, ents[i].length, ents[i].raw_len,
+					ents[i].type };
+		buf_reset(&stored);
+		if ((e = backend_read(r->be, OBJ_PACK, name, off, ents[i].length, &stored, c)) == 0)
+			e = repo_blob_open(r, &ents[i].id, &loc, stored.data, 0, &plain, c);
+		off += ents[i].length;
+	}
+	buf_release(&stored);
+	buf_release(&plain);
+	return e;
+}
+
 int
 repo_resume_packs(struct repo *r, struct resume_result *res, struct mm_ctx *c)
 {
@@ -147,9 +178,12 @@ repo_resume_packs(struct repo *r, struct resume_result *res, struct mm_ctx *c)
 		uint32_t packno;
 
 		e = read_pack_header(r, &s.v[i], &ents, &nents, &pc);
+		if (e == 0)
+			e = verify_blobs(r, &s.v[i], ents, nents, &pc);
 		if (e == MM_ECORRUPT || e == MM_EAUTH || e == MM_ECRYPTO) {
 			/* Not a pack this key wrote whole: left for check to report. */
 			res->unusable++;
+			free(ents);
 			e = 0;
 			continue;
 		}
@@ -157,6 +191,7 @@ repo_resume_packs(struct repo *r, struct resume_result *res, struct mm_ctx *c)
 			char hex[65];
 			hex_encode(s.v[i].id.b, MM_ID_LEN, hex);
 			mm_fail(c, e, "pack %s of an interrupted backup: %s", hex, pc.msg);
+			free(ents);
 			goto out;
 		}
 		pthread_mutex_lock(&r->mu);

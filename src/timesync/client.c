@@ -115,6 +115,8 @@ udp_open(void *arg, const struct ts_addr *a, void **out, struct mm_ctx *c)
 		close(fd);
 		return mm_fail_errno(c, errno, "setsockopt IP_RECVERR");
 	}
+	/* the kernel's arrival time of each datagram (best effort) */
+	(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
 	if ((s = malloc(sizeof(*s))) == NULL) {
 		close(fd);
 		return mm_fail(c, MM_ENOMEM, "out of memory");
@@ -164,9 +166,41 @@ udp_errqueue(struct udp_sock *s, struct mm_ctx *c)
 	return mm_fail(c, MM_EIO, "an error without detail on the socket");
 }
 
+/* One datagram with its source and kernel timestamp. */
+static ssize_t
+udp_recvmsg(struct udp_sock *s, void *p, size_t cap, struct ts_addr *from, int64_t *rx_ns)
+{
+	char ctl[256];
+	struct iovec iov = { p, cap };
+	struct msghdr m;
+	struct cmsghdr *cm;
+	ssize_t k;
+
+	memset(&m, 0, sizeof(m));
+	memset(from, 0, sizeof(*from));
+	m.msg_name = &from->sa;
+	m.msg_namelen = sizeof(from->sa);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctl;
+	m.msg_controllen = sizeof(ctl);
+	*rx_ns = 0;
+	if ((k = recvmsg(s->fd, &m, MSG_DONTWAIT | MSG_TRUNC)) < 0)
+		return k;
+	from->len = m.msg_namelen;
+	for (cm = CMSG_FIRSTHDR(&m); cm != NULL; cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			*rx_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		}
+	}
+	return k;
+}
+
 static int
-udp_recv(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from, double timeout,
-	 struct mm_ctx *c)
+udp_recv(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from, int64_t *rx_ns,
+	 double timeout, struct mm_ctx *c)
 {
 	struct udp_sock *s = sock;
 	double end = time_mono() + timeout;
@@ -188,9 +222,7 @@ udp_recv(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from, doubl
 			continue;
 		if (pf.revents & POLLERR)
 			return udp_errqueue(s, c);
-		from->len = sizeof(from->sa);
-		k = recvfrom(s->fd, p, cap, MSG_DONTWAIT | MSG_TRUNC,
-			     (struct sockaddr *)&from->sa, &from->len);
+		k = udp_recvmsg(s, p, cap, from, rx_ns);
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (k < 0 && errno == ECONNREFUSED)
@@ -345,22 +377,22 @@ struct probe {
 	void *sock;
 	int done;          /* no more requests: failed, kissed, or finished */
 	ntp_ts last_tx;    /* the server's transmit time of the last good reply */
+	ntp_ts tx, t1;     /* the last request: its random bits, our send time */
+	int waiting;       /* a request is out, no valid reply yet */
 	struct ntp_sample smp[TS_MAX_SAMPLES];
 	struct ntp_packet pkt[TS_MAX_SAMPLES];
 	unsigned nsmp;
 	char bogus_reason[256];
 };
 
-/* One request and the wait for its reply. */
+/* Send one request; p->tx and p->t1 remember it. */
 static int
-probe_once(struct probe *p, const struct ts_check_opts *o, const struct ts_clock *clk,
-	   const struct ts_net *net, struct mm_ctx *c)
+probe_send(struct probe *p, const struct ts_clock *clk, const struct ts_net *net,
+	   struct mm_ctx *c)
 {
-	struct ntp_packet req, rep;
-	uint8_t out[NTP_PACKET_LEN], in[1024];
+	struct ntp_packet req;
+	uint8_t out[NTP_PACKET_LEN];
 	struct ts_source *s = p->s;
-	double end;
-	ntp_ts tx, t1, t4;
 	int e;
 
 	memset(&req, 0, sizeof(req));
@@ -368,45 +400,59 @@ probe_once(struct probe *p, const struct ts_check_opts *o, const struct ts_clock
 	req.mode = 3;
 	/* A random transmit timestamp: the reply must echo it as origin, so an
 	 * off-path attacker must guess 64 bits, and our clock is not revealed. */
-	if (RAND_bytes((unsigned char *)&tx, sizeof(tx)) != 1)
+	if (RAND_bytes((unsigned char *)&p->tx, sizeof(p->tx)) != 1)
 		return mm_fail(c, MM_ECRYPTO, "RAND_bytes failed");
-	req.tx = tx;
+	req.tx = p->tx;
 	ntp_packet_encode(&req, out);
-	t1 = ntp_ts_from_unix_ns(clk->now_ns(clk->arg));
+	p->t1 = ntp_ts_from_unix_ns(clk->now_ns(clk->arg));
 	s->sent++;
+	p->waiting = 1;
 	if ((e = net->ops->send(p->sock, &s->addr, out, sizeof(out), c)) != 0) {
 		s->cause = TS_CAUSE_NETWORK;
 		snprintf(s->detail, sizeof(s->detail), "%.500s", c->msg);
 		p->done = 1;
-		return 0;
+		p->waiting = 0;
 	}
-	end = clk->mono(clk->arg) + o->timeout;
-	for (;;) {
+	return 0;
+}
+
+/* Wait until the deadline (monotonic) for the reply to the last request. */
+static void
+probe_wait(struct probe *p, double deadline, const struct ts_clock *clk,
+	   const struct ts_net *net)
+{
+	struct ntp_packet rep;
+	uint8_t in[1024];
+	struct ts_source *s = p->s;
+	ntp_ts t4;
+	int e;
+
+	while (p->waiting) {
 		struct ts_addr from;
 		size_t n = 0;
-		double left = end - clk->mono(clk->arg);
+		int64_t rx_ns = 0;
+		double left = deadline - clk->mono(clk->arg);
 		struct mm_ctx rc = MM_CTX_INIT;
 		char kiss[5];
 
-		if (left <= 0)
-			left = 0;
-		e = net->ops->recv(p->sock, in, sizeof(in), &n, &from, left, &rc);
-		t4 = ntp_ts_from_unix_ns(clk->now_ns(clk->arg));
+		e = net->ops->recv(p->sock, in, sizeof(in), &n, &from, &rx_ns,
+				   left > 0 ? left : 0, &rc);
+		/* the kernel's arrival time when it gives one: a reply read
+		 * late (after another source's) keeps its true timestamp */
+		t4 = ntp_ts_from_unix_ns(rx_ns ? rx_ns : clk->now_ns(clk->arg));
 		if (e == MM_ETIMEDOUT) {
 			if (s->received == 0 && s->bogus == 0 && s->other_addr == 0)
 				s->cause = TS_CAUSE_TIMEOUT;
-			return 0;
-		}
-		if (e == MM_ECONNREFUSED) {
-			s->cause = TS_CAUSE_REFUSED;
-			p->done = 1;
-			return 0;
+			p->waiting = 0;
+			return;
 		}
 		if (e != 0) {
-			s->cause = TS_CAUSE_NETWORK;
-			snprintf(s->detail, sizeof(s->detail), "%.500s", rc.msg);
+			s->cause = e == MM_ECONNREFUSED ? TS_CAUSE_REFUSED : TS_CAUSE_NETWORK;
+			if (e != MM_ECONNREFUSED)
+				snprintf(s->detail, sizeof(s->detail), "%.500s", rc.msg);
 			p->done = 1;
-			return 0;
+			p->waiting = 0;
+			return;
 		}
 		if (!ts_addr_equal(&from, &s->addr)) {
 			s->other_addr++;
@@ -415,13 +461,14 @@ probe_once(struct probe *p, const struct ts_check_opts *o, const struct ts_clock
 			continue;
 		}
 		if ((e = ntp_packet_decode(in, n, &rep, &rc)) != 0 ||
-		    (e = ntp_reply_check(&rep, tx, p->last_tx, &rc)) != 0) {
+		    (e = ntp_reply_check(&rep, p->tx, p->last_tx, &rc)) != 0) {
 			s->bogus++;
 			snprintf(p->bogus_reason, sizeof(p->bogus_reason), "%.250s", rc.msg);
 			if (s->received == 0)
 				s->cause = TS_CAUSE_BOGUS;
 			continue; /* a bogus packet is dropped; the real reply may follow */
 		}
+		p->waiting = 0;
 		if (ntp_packet_is_kiss(&rep, kiss)) {
 			const char *m = ntp_kiss_meaning(kiss);
 			memcpy(s->kiss, kiss, sizeof(s->kiss));
@@ -429,16 +476,16 @@ probe_once(struct probe *p, const struct ts_check_opts *o, const struct ts_clock
 				 m ? m : "an unknown kiss code; the server refuses to serve");
 			s->verdict = TS_KOD;
 			p->done = 1; /* RFC 5905: stop asking a server that kissed us */
-			return 0;
+			return;
 		}
 		p->last_tx = rep.tx;
 		s->received++;
 		s->cause = TS_CAUSE_NONE;
 		if (p->nsmp < TS_MAX_SAMPLES) {
-			ntp_sample_compute(t1, rep.rx, rep.tx, t4, rep.precision, &p->smp[p->nsmp]);
+			ntp_sample_compute(p->t1, rep.rx, rep.tx, t4, rep.precision,
+					   &p->smp[p->nsmp]);
 			p->pkt[p->nsmp++] = rep;
 		}
-		return 0;
 	}
 }
 
@@ -525,9 +572,11 @@ ts_check_run(struct ts_result *r, const struct ts_check_opts *o, const struct ts
 		if ((e = net->ops->open(net->arg, &r->src[i].addr, &pr[i].sock, c)) != 0)
 			goto out;
 	}
-	/* Rounds: each source once per round, rounds o->interval apart. */
+	/* Rounds, o->interval apart: a request to every source at once, then
+	 * their replies collected until one deadline, so a hundred silent
+	 * servers cost one timeout, not a hundred. */
 	for (unsigned k = 0; k < samples; k++) {
-		double start = clk->mono(clk->arg), left;
+		double start = clk->mono(clk->arg), left, deadline;
 		int active = 0;
 		for (size_t i = 0; i < r->n; i++) {
 			if (pr[i].done)
@@ -538,12 +587,15 @@ ts_check_run(struct ts_result *r, const struct ts_check_opts *o, const struct ts
 				pr[i].done = 1;
 				continue;
 			}
-			if ((e = probe_once(&pr[i], o, clk, net, c)) != 0)
+			if ((e = probe_send(&pr[i], clk, net, c)) != 0)
 				goto out;
 			active = 1;
 		}
 		if (!active)
 			break;
+		deadline = clk->mono(clk->arg) + o->timeout;
+		for (size_t i = 0; i < r->n; i++)
+			probe_wait(&pr[i], deadline, clk, net);
 		left = o->interval - (clk->mono(clk->arg) - start);
 		if (k + 1 < samples && left > 0)
 			clk->sleep(clk->arg, left);
@@ -559,4 +611,26 @@ out:
 	}
 	free(pr);
 	return e;
+}
+
+int
+ts_check_servers(const char *const *servers, size_t n, const char *root,
+		 const struct ts_check_opts *o, struct ts_result *r, struct mm_ctx *c)
+{
+	struct ts_check_opts dflt = TS_CHECK_OPTS_INIT;
+	char adv[700];
+	int e;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((e = ts_result_add(r, servers[i], 123, 0, NULL, c)) != 0)
+			return e;
+	}
+	if (n == 0 && (e = ts_config_discover(root, r, c)) != 0)
+		return e;
+	if ((e = ts_check_run(r, o ? o : &dflt, &ts_system_clock, &ts_udp_net, c)) != 0)
+		return e;
+	if (r->have_offset)
+		return 0;
+	ts_source_advice(&r->src[0], adv, sizeof(adv));
+	return mm_fail(c, MM_ENOSOURCE, "no usable time source (%s: %s)", r->src[0].name, adv);
 }

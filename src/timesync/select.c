@@ -24,7 +24,7 @@ ts_verdict_name(enum ts_verdict v)
 
 struct edge {
 	double v;
-	int type; /* -1 lower end, 0 midpoint, +1 upper end */
+	int type; /* -1 lower end, +1 upper end */
 };
 
 static int
@@ -34,25 +34,25 @@ edge_cmp(const void *a, const void *b)
 
 	if (x->v != y->v)
 		return x->v < y->v ? -1 : 1;
-	return x->type - y->type; /* lower ends before midpoints before upper */
+	return x->type - y->type; /* at a tie lower ends first: touching intervals meet */
 }
 
 int
 ts_intersect(const double *lo, const double *hi, size_t n, double *low, double *high)
 {
-	struct edge e[3 * TS_MAX_SOURCES];
+	struct edge e[2 * TS_MAX_SOURCES];
 	size_t m = 0, allow;
 
 	if (n == 0 || n > TS_MAX_SOURCES)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		e[m++] = (struct edge){ lo[i], -1 };
-		e[m++] = (struct edge){ (lo[i] + hi[i]) / 2, 0 };
 		e[m++] = (struct edge){ hi[i], +1 };
 	}
 	qsort(e, m, sizeof(e[0]), edge_cmp);
+	/* Allow ever more falsetickers until n - allow intervals share a point. */
 	for (allow = 0; 2 * allow < n; allow++) {
-		size_t found = 0, need = n - allow;
+		size_t need = n - allow;
 		long chime = 0;
 		double l = 0, h = 0;
 		int got = 0;
@@ -64,8 +64,6 @@ ts_intersect(const double *lo, const double *hi, size_t n, double *low, double *
 				got = 1;
 				break;
 			}
-			if (e[i].type == 0)
-				found++;
 		}
 		chime = 0;
 		for (size_t i = m; got && i-- > 0;) {
@@ -75,10 +73,8 @@ ts_intersect(const double *lo, const double *hi, size_t n, double *low, double *
 				got = 2;
 				break;
 			}
-			if (e[i].type == 0)
-				found++;
 		}
-		if (got != 2 || found > allow || l > h)
+		if (got != 2 || l > h)
 			continue;
 		*low = l;
 		*high = h;

@@ -116,10 +116,12 @@ struct ts_net_ops {
 	int (*open)(void *arg, const struct ts_addr *a, void **sock, struct mm_ctx *c);
 	int (*send)(void *sock, const struct ts_addr *to, const void *p, size_t n,
 		    struct mm_ctx *c);
-	/* Wait up to timeout seconds for one datagram: 0 (*n bytes from *from),
-	 * MM_ETIMEDOUT, MM_ECONNREFUSED (ICMP port unreachable), or an error. */
+	/* Wait up to timeout seconds for one datagram: 0 (*n bytes from *from;
+	 * *rx_ns its arrival time on the clock's scale, Unix ns, or 0 when
+	 * unknown), MM_ETIMEDOUT, MM_ECONNREFUSED (ICMP port unreachable), or
+	 * an error. */
 	int (*recv)(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from,
-		    double timeout, struct mm_ctx *c);
+		    int64_t *rx_ns, double timeout, struct mm_ctx *c);
 	void (*close)(void *sock);
 };
 struct ts_net {
@@ -216,13 +218,24 @@ int ts_check_run(struct ts_result *r, const struct ts_check_opts *o,
 		 const struct ts_clock *clk, const struct ts_net *net,
 		 struct mm_ctx *c) MM_MUST_CHECK;
 
+/* For the other modules (monitor, ledger): check the given servers
+ * ("HOST[:PORT]", n of them; n == 0: the configured ones, under root)
+ * with the system clock and UDP. r gets every source's verdict, the
+ * combined offset (r->have_offset) and r->step_needed; the return is 0
+ * when at least one source survived, MM_ENOSOURCE (with the first
+ * source's advice in c) when none did, or another error. */
+int ts_check_servers(const char *const *servers, size_t n, const char *root,
+		     const struct ts_check_opts *o, struct ts_result *r,
+		     struct mm_ctx *c) MM_MUST_CHECK;
+
 /* Selection alone (used by ts_check_run, and by tests): among the sources
  * whose verdict is TS_GOOD, mark falsetickers, compute the combined offset. */
 void ts_select(struct ts_result *r);
 
-/* Intersection over n intervals [lo[i], hi[i]] with midpoints (RFC 5905
- * 11.2.1). Returns the number of falsetickers allowed (0..), or -1 when no
- * majority agrees; *low, *high get the intersection. */
+/* Intersection over n correctness intervals [lo[i], hi[i]] (Marzullo's
+ * algorithm as RFC 5905 11.2.1 uses it, on the endpoints only, as ntpd and
+ * chronyd do today). Returns the number of falsetickers allowed (0..), or
+ * -1 when no majority agrees; *low, *high get the intersection. */
 int ts_intersect(const double *lo, const double *hi, size_t n, double *low, double *high);
 
 /* What a failed or odd source means and what to do, in one sentence. */

@@ -75,7 +75,7 @@ proc_wait(int pid, const char *name, struct mm_ctx *c)
 int
 proc_run(char *const argv[], struct mm_ctx *c)
 {
-	int pid, e;
+	int pid = -1, e;
 
 	if ((e = proc_spawn(argv, NULL, &pid, c)) != 0)
 		return e;

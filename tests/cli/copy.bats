@@ -105,7 +105,7 @@ PY
 	[[ "$output" == *"\"source\":\"$second\""* ]]
 	run mm copy --to "$T/copy" --to-password-file "$T/password2" ffffffff
 	[ "$status" -eq 18 ]
-	[[ "$output" == *"no snapshot 'ffffffff' in this repository"* ]]
+	[[ "$output" == *"copy: source: no snapshot 'ffffffff' in this repository"* ]]
 }
 
 @test "copy: local to sftp and sftp to local, only new blobs sent" {

@@ -49,6 +49,13 @@ assert [k["name"] for k in keys] == ["tanaka", "sato"]
 assert all(k["user"] == user and k["host"] == host and k["version"] == 2 for k in keys)
 assert all(k["created"].endswith("Z") and k["created_ns"] > 0 for k in keys)
 EOF
+	# A name with a newline and a byte that is not UTF-8: escaped in the
+	# list, kept in JSON.
+	MAMORI_NEW_PASSWORD_FILE="$T/pw2" mm key add --key-name "$(printf 'new\nline\377')" >/dev/null
+	run mm key list
+	[[ "${lines[3]}" == *"  new\\x0aline\\xff" ]]
+	run mm --json key list
+	python3 -c 'import json,sys; assert json.loads(sys.argv[1])[2]["name"] == "new\nline\u00ff"' "$output"
 }
 
 @test "key add: the password is never taken from argv; mismatched or missing is refused" {

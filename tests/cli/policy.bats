@@ -295,7 +295,7 @@ rpo = 1h
 	check_err "[repository local]
 url = /tmp/x
 options = zstd=3
-$ds" "c.conf:3: options in [repository local]: unknown option 'zstd=3'; expected threads=N (0 to 256), sftp.args=..., sftp.command=..., sftp.timeout=SECONDS or sftp.connections=N"
+$ds" "c.conf:3: options in [repository local]: unknown option 'zstd=3'; expected threads=N (0 to 256) or a backend option sftp.KEY=VALUE or s3.KEY=VALUE (as -o, docs/cli.md)"
 	check_err "$base${ds}this line is not ini
 " "c.conf:8: syntax error; expected [SECTION], KEY = VALUE, or a comment starting with # or ;"
 	check_err "$base" "c.conf: no [dataset NAME] section; the policy needs at least one dataset"
@@ -395,7 +395,7 @@ WantedBy=timers.target" ]
 	[ "${lines[0]}" = "# Recovery plan" ]
 	[ "${lines[1]}" = "From $MAMORI_CONFIG, made 2026-12-01T00:10:00Z by mamori 0.1.0." ]
 	[ "${lines[3]}" = "## 1. juminkiroku (priority 1)" ]
-	[[ "$output" == *"- key holders: 1 key file; this password opens '情報政策課 山田' ("* ]]
+	[[ "$output" =~ "- key holders (1 key file): '情報政策課 山田' ("[^@]+"@"[^,]+", key "[0-9a-f]{8}", this password)" ]]
 	[[ "$output" == *"- last good snapshot (offsite, offsite): copy is not available in this build"* ]]
 	[[ "$output" == *"- expected time: unknown, no drill yet (run \`mamori drill juminkiroku\`)"* ]]
 	[[ "$output" == *"## 2. zeimu (priority 2)"*"- expected time (drill of 2026-12-01T00:05:00Z): "*" for this dataset, "*" from the start of the plan, within the RTO"* ]]

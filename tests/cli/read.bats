@@ -135,7 +135,7 @@ ${s2:0:8}  2026-01-02 03:04:05             2  $T/src/d/b.txt
 	[ "$output" = "${s2:0:8}  2026-03-01 00:00:00            13  $T/src/a.txt
 ${s2:0:8}  2026-01-02 03:04:05             0  $T/src/d/
 ${s2:0:8}  2026-01-02 03:04:05             0  $T/src/gone/
-${s2:0:8}  2026-01-02 03:04:05             4  $T/src/inv$(printf '\377')
+${s2:0:8}  2026-01-02 03:04:05             4  $T/src/inv\\xff
 ${s2:0:8}  2026-01-02 03:04:05             0  $T/src/link
 ${s2:0:8}  2026-01-02 03:04:05             3  $T/src/new\\x0aline
 ${s2:0:8}  2026-01-02 03:04:05            11  $T/src/t
@@ -143,7 +143,7 @@ ${s2:0:8}  2026-01-02 03:04:05             2  $T/src/x
 8 matches in 1 snapshot" ]
 	# Names that hold a newline or invalid UTF-8 are escaped; JSON keeps them.
 	run mm find 'new*' 'inv*' --snapshot latest
-	[ "${lines[0]}" = "${s2:0:8}  2026-01-02 03:04:05             4  $T/src/inv$(printf '\377')" ]
+	[ "${lines[0]}" = "${s2:0:8}  2026-01-02 03:04:05             4  $T/src/inv\\xff" ]
 	[ "${lines[1]}" = "${s2:0:8}  2026-01-02 03:04:05             3  $T/src/new\\x0aline" ]
 	run mm --json find 'new*' --snapshot latest
 	python3 - "$output" "$T/src" "$s2" <<'EOF'
@@ -203,6 +203,9 @@ ${s2:0:8}  2026-01-02 03:04:05             2  $T/src/d/b.txt
 	make_src
 	printf 'linked\n' > "$T/src/d/h1"
 	ln "$T/src/d/h1" "$T/src/d/h2"
+	ln "$T/src/d/h1" "$T/src/h3"
+	printf 'other\n' > "$T/src/d/k1"
+	ln "$T/src/d/k1" "$T/src/k2"
 	mkfifo "$T/src/fifo"
 	setfattr -n user.note -v 'kept' "$T/src/a.txt"
 	long=$(printf 'n%.0s' $(seq 200))
@@ -224,10 +227,13 @@ drwxr-xr-x $u 0 $when $r/d/
 -rw-r--r-- $u 2 $when $r/d/b.txt
 -rw-r--r-- $u 7 $when $r/d/h1
 hrw-r--r-- $u 0 $when $r/d/h2 link to $r/d/h1
+-rw-r--r-- $u 6 $when $r/d/k1
 prw-r--r-- $u 0 $when $r/fifo
 drwxr-xr-x $u 0 $when $r/gone/
 -rw-r--r-- $u 4 $when $r/gone/g
+hrw-r--r-- $u 0 $when $r/h3 link to $r/d/h1
 -rw-r--r-- $u 4 $when $r/inv\\377
+hrw-r--r-- $u 0 $when $r/k2 link to $r/d/k1
 lrwxrwxrwx $u 0 $when $r/link -> a.txt
 -rw-r--r-- $u 3 $when $r/new\\nline
 drwxr-xr-x $u 0 $when $r/$long/

@@ -74,3 +74,23 @@ pack_inodes() {
 	mm restore latest --target "$T/out" >/dev/null
 	for i in 1 2 3 4 5 6; do cmp "$T/src/f$i" "$T/out$T/src/f$i"; done
 }
+
+@test "a pack whose blobs do not open (zeros where a power loss left a hole) is not taken back" {
+	mm init >/dev/null
+	mkdir "$T/src"
+	for i in 1 2 3; do head -c 6000000 /dev/urandom > "$T/src/f$i"; done
+	mm backup "$T/src" >/dev/null
+	npacks=$(pack_inodes | wc -l)
+	rm "$T"/repo/index/* "$T"/repo/snapshots/*
+	# The largest pack keeps its header (its last bytes) but loses a block.
+	big=$(find "$T/repo/data" -type f -name '[0-9a-f]*' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+	dd if=/dev/zero of="$big" bs=4096 seek=16 count=1 conv=notrunc status=none
+	run mm --json backup "$T/src"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"warning: resuming: $((npacks - 1)) packs ("* ]]
+	run mm --json check --read-data
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["unindexed_packs"], d["errors"])')" = "1 0" ]
+	mm restore latest --target "$T/out" >/dev/null
+	for i in 1 2 3; do cmp "$T/src/f$i" "$T/out$T/src/f$i"; done
+}

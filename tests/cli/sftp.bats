@@ -26,7 +26,7 @@ teardown() {
 		wait "$SILENT_PID" 2>/dev/null || true
 	fi
 	# sshd again if a test killed it.
-	if [ -f "$SSHD_DIR/pid" ] && ! kill -0 "$(cat "$SSHD_DIR/pid")" 2>/dev/null; then
+	if [ ! -f "$SSHD_DIR/pid" ] || ! kill -0 "$(cat "$SSHD_DIR/pid")" 2>/dev/null; then
 		sshd_run
 	fi
 }
@@ -133,7 +133,7 @@ sys.stdout.flush()
 time.sleep(600)
 PY
 	chmod +x "$T/silent-sftp"
-	run timeout 60 "$MAMORI" -o "sftp.command=$T/silent-sftp" -o sftp.timeout=1 \
+	run timeout 60 "$MAMORI" -o "sftp.command=$T/silent-sftp" -o sftp.timeout=1 -o sftp.retries=0 \
 		-r "sftp:somewhere:/srv/repo" snapshots
 	[ "$status" -eq 28 ]
 	[ "$output" = "mamori: sftp somewhere:/srv/repo: no answer from the server within 1 s (a stuck server or network; a slow link may need -o sftp.timeout=SECONDS)" ]
@@ -208,27 +208,35 @@ PY
 	[ "$(find "$SSHD_DIR/full/repo" -name '.tmp-*' | wc -l)" -eq 0 ]
 }
 
-@test "sftp: sshd killed in the middle of a backup: exit 29, connection dropped; repository valid" {
-	remote_repo
-	ms init >/dev/null
-	mkdir -p "$T/src"
-	head -c 128000000 /dev/urandom > "$T/src/big"
-	ms backup "$T/src" --threads 2 > "$T/out.txt" 2>&1 &
+# Start a backup of T/src in the background (extra mamori options first),
+# stop it once its first pack has arrived, run the given command (which
+# takes the server or its connections away), let it go on; rc in BACKUP_RC.
+interrupt_backup() {
+	ms "$@" backup "$T/src" --threads 2 > "$T/out.txt" 2>&1 &
 	pid=$!
-	# Stop it once the first pack has arrived, take the server away
-	# (listener and sessions), let it go on.
 	for i in $(seq 1 1200); do
 		[ -n "$(find "$REMOTE/data" -mindepth 2 -type f ! -name '.*' 2>/dev/null | head -1)" ] && break
 		sleep 0.05
 	done
 	kill -STOP "$pid"
-	sshd_stop
+	$INTERRUPT
 	kill -CONT "$pid"
-	rc=0
-	wait "$pid" || rc=$?
+	BACKUP_RC=0
+	wait "$pid" || BACKUP_RC=$?
 	cat "$T/out.txt"
-	[ "$rc" -eq 29 ]
-	grep -q "mamori: sftp mamori-test:$REMOTE: the connection dropped" "$T/out.txt"
+}
+
+@test "sftp: sshd killed in the middle of a backup: exit 29, connection dropped; repository valid" {
+	remote_repo
+	ms init >/dev/null
+	mkdir -p "$T/src"
+	head -c 64000000 /dev/urandom > "$T/src/big"
+	INTERRUPT=sshd_stop interrupt_backup -o sftp.retries=1
+	[ "$BACKUP_RC" -eq 29 ]
+	# Whichever thread saw it first: its own connection dropping, or a new
+	# one refused after another had dropped.
+	grep -Eq "^mamori: (sftp mamori-test:$REMOTE: )?the connection dropped" "$T/out.txt"
+	grep -q "; tried again 1 time over [0-9]* s, last: sftp mamori-test:$REMOTE: connection refused" "$T/out.txt"
 	# The server comes back: the repository is valid, no snapshot was written.
 	sshd_run
 	run ms check
@@ -239,4 +247,19 @@ PY
 	[ "$status" -eq 0 ]
 	run ms check --read-data
 	[ "$status" -eq 0 ]
+}
+
+@test "sftp: connections dropped in the middle of a backup, sshd still there: retried, completes" {
+	remote_repo
+	ms init >/dev/null
+	mkdir -p "$T/src"
+	head -c 48000000 /dev/urandom > "$T/src/big"
+	printf 'small\n' > "$T/src/small"
+	INTERRUPT=sshd_sessions_kill interrupt_backup
+	[ "$BACKUP_RC" -eq 0 ]
+	run ms check --read-data
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"checked 1 snapshots"* ]]
+	ms restore latest --target "$T/out" >/dev/null
+	"$TOOLS/treecmp" "$T/src" "$T/out$T/src"
 }

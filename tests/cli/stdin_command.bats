@@ -15,6 +15,10 @@ load helpers
 	[ "$output" = "/numbers.txt" ]
 	mm restore latest --target "$T/out" >/dev/null
 	cmp "$T/expected" "$T/out/numbers.txt"
+	# the same bytes again: chunked alike, no data stored, only a new tree
+	# (the file's time is the backup's)
+	[ "$(mm --json backup --stdin-from-command -- cat "$T/expected" | summary_field blobs_added)" = "1" ]
+	[ "$(mm --json snapshots | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v[0]["summary"]["blobs_added"] > 0, v[0]["summary"]["bytes_added"] > 0, v[0]["summary"]["bytes_total"])')" = "True True 1988895" ]
 	# the default name, and the arguments go to the command untouched
 	mm backup --stdin-from-command -- printf '%s|%s' 'a b' '$HOME' >/dev/null
 	mm restore latest --target "$T/out2" >/dev/null

@@ -136,17 +136,17 @@ offset_of() {
 
 @test "chronyd 37 s ahead under libfaketime: +37 s, a step is needed, CRITICAL" {
 	start_chronyd +37s
-	run mm time check --samples 3 --interval 0.1 --timeout 2 --json "127.0.0.1:$CPORT"
+	run mm time check --samples 8 --interval 0.05 --timeout 2 --json "127.0.0.1:$CPORT"
 	[ "$status" -eq 0 ] # 37 s is below check_ntp_time's default 60 s
 	off=$(printf '%s' "$output" | offset_of)
 	python3 -c "import sys; o=float(sys.argv[1]); assert abs(o - 37) < 0.01, o" "$off"
 	[[ "$output" == *'"step_needed":true'* ]]
 	run mm time check --samples 2 --interval 0.1 --timeout 2 --nagios --warn 1 --crit 10 "127.0.0.1:$CPORT"
 	[ "$status" -eq 2 ]
-	[[ "$output" == "TIME CRITICAL: offset +37.0"*" s from 1 of 1 sources; the clock is so far off that a step, not a slew, is needed (a 500 ppm slew would take 20.6 hours): step it once (chronyc makestep, or ntpd -g at start) and find why it drifted|offset=37.0"*"s;1.000000;10.000000; delay="* ]]
+	[[ "$output" == "TIME CRITICAL: offset +3"[67].*" s from 1 of 1 sources; the clock is so far off that a step, not a slew, is needed (a 500 ppm slew would take 20."[56]" hours): step it once (chronyc makestep, or ntpd -g at start) and find why it drifted|offset=3"[67].*"s;1.000000;10.000000; delay="* ]]
 	run mm time check --samples 2 --interval 0.1 --timeout 2 --warn 30 --crit 40 "127.0.0.1:$CPORT"
 	[ "$status" -eq 1 ]
-	[[ "${lines[2]}" == "WARNING: offset +37.0"*"a step, not a slew, is needed"* ]]
+	[[ "${lines[2]}" == "WARNING: offset +3"[67].*"a step, not a slew, is needed"* ]]
 }
 
 @test "ntpsec's ntpd in a network namespace: mamori agrees with ntpdig within 1 ms" {
@@ -169,25 +169,16 @@ offset_of() {
 	ip netns exec "$NETNS" python3 "$RESPONDER" wait 127.0.0.1 123
 	# it cannot adjust the clock even though it runs as root
 	grep -q "ntp_adjtime: Operation not permitted" "$T/ntpd/log"
-	run ip netns exec "$NETNS" "$MAMORI" time check --samples 4 --interval 0.1 --timeout 2 --json 127.0.0.1
+	# Both keep their least-delay sample of eight, so a sample that waited for
+	# a busy CPU does not count (ntpdig picks the smallest error bound).
+	run ip netns exec "$NETNS" "$MAMORI" time check --samples 8 --interval 0.05 --timeout 2 --json 127.0.0.1
 	[ "$status" -eq 0 ]
 	ours=$(printf '%s' "$output" | offset_of)
 	[[ "$output" == *'"stratum":6'* ]]
 	[[ "$output" == *'"verdict":"good"'* ]]
-	# ntpdig takes one sample per run: of five runs the one with the
-	# smallest error bound ("precision" in its JSON, the +/- of its text) is
-	# compared, as mamori keeps its least-delay sample (on a busy machine a
-	# single sample of the Python client can be late by milliseconds).
-	: > "$T/ntpdig.json"
-	for _ in 1 2 3 4 5; do
-		ip netns exec "$NETNS" ntpdig -j -t 2 127.0.0.1 >> "$T/ntpdig.json"
-		echo >> "$T/ntpdig.json"
-	done
-	theirs=$(python3 -c '
-import json, sys
-runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-assert len(runs) == 5, runs
-print(min(runs, key=lambda r: float(r["precision"]))["offset"])' "$T/ntpdig.json")
+	run ip netns exec "$NETNS" ntpdig -j -t 2 -p 8 -g 50 127.0.0.1
+	[ "$status" -eq 0 ]
+	theirs=$(printf '%s' "$output" | offset_of)
 	python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); assert abs(a - b) < 0.001, (a, b)" "$ours" "$theirs"
 }
 
@@ -198,6 +189,11 @@ print(min(runs, key=lambda r: float(r["precision"]))["offset"])' "$T/ntpdig.json
 	[[ "${lines[1]}" == "127.0.0.1                127.0.0.1:$port"*" -   0/1 "*" unreachable" ]]
 	[ "${lines[2]}" = "  127.0.0.1: ICMP port unreachable: nothing listens on UDP port $port there; check that the NTP daemon runs on that host and the port is right" ]
 	[ "${lines[3]}" = "UNKNOWN: no usable time source: 127.0.0.1: ICMP port unreachable: nothing listens on UDP port $port there; check that the NTP daemon runs on that host and the port is right" ]
+	# -v: a legend first, as chronyc sources -v
+	run mm -v time check --samples 1 "127.0.0.1:$port"
+	[ "$status" -eq 3 ]
+	[ "${lines[0]}" = "  .- NAME: as configured or given; ADDRESS: the one asked" ]
+	[[ "${lines[9]}" == "NAME "*" VERDICT" ]] # (bats drops the empty line)
 }
 
 @test "a socket that never answers: timeout diagnosed, asked once, within the bound" {
@@ -218,6 +214,33 @@ print(min(runs, key=lambda r: float(r["precision"]))["offset"])' "$T/ntpdig.json
 	[ "$status" -eq 3 ]
 	[[ "${lines[1]}" == *" kiss-o'-death" ]]
 	[ "${lines[2]}" = "  127.0.0.1: kiss-o'-death DENY: the server denies this host access (its access control refuses the address); use another server or ask its operator" ]
+}
+
+@test "replies from another address than asked: dropped and diagnosed" {
+	start_responder otherport
+	run mm time check --samples 2 --interval 0.1 --timeout 0.5 "127.0.0.1:$PORT"
+	[ "$status" -eq 3 ]
+	[[ "${lines[1]}" == *" -   0/2 "*" unreachable" ]]
+	[ "${lines[2]}" = "  127.0.0.1: replies came from another address than asked (2 dropped): a NAT or a multihomed server answers from the wrong address; ask the address that answers" ]
+}
+
+@test "time status names the running chronyd and agrees with itself" {
+	start_chronyd
+	run mm time status --json
+	[ "$status" -le 1 ]
+	# (another chronyd may run too: the first found is named)
+	python3 - "$output" "$status" <<-'EOF'
+	import json, sys
+	r = json.loads(sys.argv[1])
+	assert "chronyd" in [d["name"] for d in r["daemons"]], r
+	assert r["synchronised"] == (sys.argv[2] == "0"), r
+	assert r["leap"] in ("none", "insert", "delete", "in progress", "done"), r
+	assert r["maximum_error"] >= r["estimated_error"] >= 0, r
+	EOF
+	run mm time status
+	[[ "$output" == *"time daemon:     chronyd"* ]]
+	run mm time status extra
+	[ "$status" -eq 2 ]
 }
 
 @test "leap alarm: unsynchronised server" {
@@ -246,7 +269,8 @@ print(min(runs, key=lambda r: float(r["precision"]))["offset"])' "$T/ntpdig.json
 	start_responder good 0; b=$PORT
 	mv "$T/port.good" "$T/port.good.b"
 	start_responder good 5; c=$PORT
-	run mm time check --samples 2 --interval 0.1 --timeout 2 --json "127.0.0.1:$a" "127.0.0.1:$b" "127.0.0.1:$c"
+	run mm time check --samples 2 --interval 0.1 --timeout 5 --json "127.0.0.1:$a" "127.0.0.1:$b" "127.0.0.1:$c"
+	echo "$output"
 	[ "$status" -eq 0 ]
 	python3 - "$output" "$c" <<-'EOF'
 	import json, sys

@@ -302,6 +302,12 @@ snapshot_seeds(void)
 	must(snapshot_encode(&s, &b));
 	put_buf("snapshot", "parent", &b);
 	buf_release(&b);
+	/* encoding version 2: rewritten by tag, with its original ID */
+	s.has_original = 1;
+	memset(s.original.b, 5, MM_ID_LEN);
+	must(snapshot_encode(&s, &b));
+	put_buf("snapshot", "original", &b);
+	buf_release(&b);
 }
 
 static void

@@ -199,6 +199,109 @@ test_parse_time(void **state)
 	assert_int_equal(policy_parse_time("2026-12-01 00:00:00", &ns), MM_EINVAL);
 }
 
+/* The library end to end with a clock the test moves: run, then status
+ * as time passes (the command-line test does the same through the CLI). */
+static int64_t
+test_clock(void *arg)
+{
+	return *(int64_t *)arg;
+}
+
+static void
+test_run_and_status_with_a_clock(void **state)
+{
+	char dir[] = "/tmp/mamori-test-policy-XXXXXX";
+	char conf[4096], path[200], repo[200], src[200], cmd[300];
+	struct conf_schema sc = CONF_SCHEMA_INIT;
+	struct repo_init_opts io;
+	struct policy p;
+	struct mm_ctx c = MM_CTX_INIT;
+	const struct policy_dataset *ds[2];
+	struct run_result rr[2];
+	struct dataset_status st[2];
+	struct run_opts ro;
+	int64_t now = 1796083200LL * S; /* 2026-12-01T00:00:00Z */
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	assert_non_null(mkdtemp(dir));
+	snprintf(repo, sizeof(repo), "%s/repo", dir);
+	snprintf(src, sizeof(src), "%s/src", dir);
+	assert_int_equal(mkdir_p(src, 0700, &c), 0);
+	snprintf(path, sizeof(path), "%s/src/a.txt", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("住民記録\n", f);
+	fclose(f);
+	memset(&io, 0, sizeof(io));
+	io.fast_kdf = 1;
+	assert_int_equal(repo_init(repo, "pw", &io, &c), 0);
+	snprintf(conf, sizeof(conf),
+		 "[repository r]\nurl = %s\n"
+		 "[dataset files]\npaths = %s\nrepository = r\npriority = 1\nrpo = 1h\nrto = 1h\n"
+		 "[dataset dump]\ncommand = cat %s\nrepository = r\npriority = 2\nrpo = 1d\n",
+		 repo, src, path);
+	snprintf(path, sizeof(path), "%s/mamori.conf", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(conf, f);
+	fclose(f);
+	memset(&p, 0, sizeof(p));
+	snprintf(cmd, sizeof(cmd), "%s/state", dir);
+	p.state_dir = cmd;
+	p.clock.now_ns = test_clock;
+	p.clock.arg = &now;
+	assert_int_equal(policy_register(&sc), 0);
+	assert_int_equal(policy_load(&sc, path, &p, &c), 0);
+	assert_int_equal(policy_select(&p, NULL, 0, ds, &n, &c), 0);
+	assert_int_equal(n, 2);
+
+	assert_int_equal(policy_status(&p, ds, n, "pw", st, &c), 0);
+	assert_int_equal(st[0].verdict, VERDICT_CRITICAL);
+	assert_string_equal(st[0].reason, "never backed up");
+	dataset_status_release(&st[0]);
+	dataset_status_release(&st[1]);
+
+	memset(&ro, 0, sizeof(ro));
+	ro.password = "pw";
+	assert_int_equal(policy_run(&p, ds, n, &ro, rr, &c), 0);
+	assert_int_equal(rr[0].step[STEP_BACKUP], STEP_DONE);
+	assert_int_equal(rr[1].step[STEP_BACKUP], STEP_DONE);
+	assert_int_equal(rr[0].step[STEP_COPY], STEP_NOT_DUE);
+
+	now += 10 * 60 * S;
+	assert_int_equal(policy_status(&p, ds, n, "pw", st, &c), 0);
+	assert_int_equal(st[0].verdict, VERDICT_OK);
+	assert_int_equal(st[0].age, 600);
+	assert_int_equal(st[0].snapshot_ns, 1796083200LL * S); /* the clock's time */
+	assert_string_equal(st[0].reason, "last backup 10m ago, 16% of its RPO of 1h");
+	dataset_status_release(&st[0]);
+	dataset_status_release(&st[1]);
+
+	now += 40 * 60 * S; /* 50 minutes */
+	assert_int_equal(policy_status(&p, ds, n, "pw", st, &c), 0);
+	assert_int_equal(st[0].verdict, VERDICT_WARNING);
+	assert_int_equal(st[1].verdict, VERDICT_OK);
+	dataset_status_release(&st[0]);
+	dataset_status_release(&st[1]);
+
+	now += 20 * 60 * S; /* 70 minutes */
+	assert_int_equal(policy_status(&p, ds, n, "pw", st, &c), 0);
+	assert_int_equal(st[0].verdict, VERDICT_CRITICAL);
+	assert_string_equal(st[0].reason, "last backup 1h10m ago, over its RPO of 1h");
+	dataset_status_release(&st[0]);
+	dataset_status_release(&st[1]);
+
+	/* a second run right away: files is due (past half its RPO), dump is not */
+	assert_int_equal(policy_run(&p, ds, n, &ro, rr, &c), 0);
+	assert_int_equal(rr[0].step[STEP_BACKUP], STEP_DONE);
+	assert_int_equal(rr[1].step[STEP_BACKUP], STEP_NOT_DUE);
+	policy_release(&p);
+	snprintf(cmd, sizeof(cmd), "rm -r %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -208,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_drill_record),
 		cmocka_unit_test(test_state_and_lock),
 		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_run_and_status_with_a_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

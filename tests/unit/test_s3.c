@@ -420,17 +420,53 @@ test_ranged_read(void **state)
 
 	(void)state;
 	script(r, 3);
-	assert_int_equal(backend_read(be, OBJ_PACK, NAME_A, 10, 10, &b, &c), 0);
-	assert_string_equal(srv.seen[0].target, "/bkt/p/data/ab/" NAME_A);
+	assert_int_equal(backend_read(be, OBJ_INDEX, NAME_A, 10, 10, &b, &c), 0);
+	assert_string_equal(srv.seen[0].target, "/bkt/p/index/" NAME_A);
 	assert_string_equal(srv.seen[0].range, "bytes=10-19");
 	assert_int_equal(b.len, 10);
 	assert_memory_equal(b.data, "0123456789", 10);
 	b.len = 0;
-	assert_int_equal(backend_read(be, OBJ_PACK, NAME_A, 3, 4, &b, &c), 0);
+	assert_int_equal(backend_read(be, OBJ_INDEX, NAME_A, 3, 4, &b, &c), 0);
 	assert_int_equal(b.len, 4);
 	assert_memory_equal(b.data, "defg", 4);
-	assert_int_equal(backend_read(be, OBJ_PACK, NAME_A, 100, 4, &b, &c), MM_ECORRUPT);
+	assert_int_equal(backend_read(be, OBJ_INDEX, NAME_A, 100, 4, &b, &c), MM_ECORRUPT);
 	assert_int_equal(b.len, 4);
+	buf_release(&b);
+	backend_free(be);
+}
+
+static void
+test_pack_read_ahead(void **state)
+{
+	/* The pack is 26 bytes: a window request gets all of it. */
+	static const struct reply r[] = {
+		{ .status = 206, .body = "abcdefghijklmnopqrstuvwxyz" },
+		{ .status = 206, .body = "ABCDEFGHIJ" },
+	};
+	struct mm_ctx c = MM_CTX_INIT;
+	struct backend *be = open_be("/bkt");
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	script(r, 2);
+	assert_int_equal(backend_read(be, OBJ_PACK, NAME_A, 3, 4, &b, &c), 0);
+	assert_string_equal(srv.seen[0].target, "/bkt/data/ab/" NAME_A);
+	assert_string_equal(srv.seen[0].range, "bytes=0-1048575");
+	assert_memory_equal(b.data, "defg", 4);
+	/* Later small reads inside the window need no request. */
+	b.len = 0;
+	assert_int_equal(backend_read(be, OBJ_PACK, NAME_A, 20, 6, &b, &c), 0);
+	assert_memory_equal(b.data, "uvwxyz", 6);
+	assert_int_equal(srv.nseen, 1);
+	/* Past the end of what the window holds: the pack is shorter. */
+	assert_int_equal(backend_read(be, OBJ_PACK, NAME_A, 24, 4, &b, &c), MM_ECORRUPT);
+	assert_int_equal(srv.nseen, 2);
+	/* Another pack is not served from this one's window. */
+	b.len = 0;
+	script(r + 1, 1);
+	assert_int_equal(backend_read(be, OBJ_PACK, NAME_B, 0, 3, &b, &c), 0);
+	assert_memory_equal(b.data, "ABC", 3);
+	assert_string_equal(srv.seen[0].target, "/bkt/data/cd/" NAME_B);
 	buf_release(&b);
 	backend_free(be);
 }
@@ -613,6 +649,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_explained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ranged_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pack_read_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials_from_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_locations, setup, teardown),

@@ -205,6 +205,10 @@ test_intersection(void **state)
 		{ 2, { -0.1, 5 }, { 0.1, 5.1 }, -1, 0, 0 },
 		{ 3, { -0.1, 5, 10 }, { 0.1, 5.1, 10.1 }, -1, 0, 0 },
 		{ 5, { 0, 0.1, 0.2, 7, -9 }, { 1, 1.1, 1.2, 8, -8 }, 2, 0.2, 1 },
+		/* two that overlap only at their edges outvote the third */
+		{ 3, { 0, 0.9, 10 }, { 1, 1.9, 11 }, 1, 0.9, 1 },
+		/* touching intervals meet */
+		{ 2, { 0, 1 }, { 1, 2 }, 0, 1, 1 },
 	};
 
 	(void)state;
@@ -321,13 +325,14 @@ f_send(void *sock, const struct ts_addr *to, const void *p, size_t n, struct mm_
 }
 
 static int
-f_recv(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from, double timeout,
-       struct mm_ctx *c)
+f_recv(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from, int64_t *rx_ns,
+       double timeout, struct mm_ctx *c)
 {
 	struct fake *f = sock;
 	struct ntp_packet q, rep;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&from->sa;
 
+	*rx_ns = 0;
 	if (!f->pending || f->mode == FAKE_TIMEOUT) {
 		f->mono += timeout;
 		return mm_fail(c, MM_ETIMEDOUT, "no reply");
@@ -477,6 +482,33 @@ test_check_faults(void **state)
 	assert_int_equal(r.src[0].verdict, TS_UNREACHABLE);
 	assert_int_equal(r.src[0].cause, TS_CAUSE_OTHER_ADDR);
 	assert_int_equal(r.src[0].other_addr, 4);
+	ts_result_release(&r);
+}
+
+/* Five silent servers cost one timeout, not five: requests go out together. */
+static void
+test_check_parallel_timeouts(void **state)
+{
+	struct fake f;
+	struct ts_result r = TS_RESULT_INIT;
+	struct ts_clock clk = { f_now, f_mono, f_sleep, &f };
+	struct ts_net net = { &fake_ops, &f };
+	struct ts_check_opts o = TS_CHECK_OPTS_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+	char spec[32];
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.mode = FAKE_TIMEOUT;
+	for (int i = 1; i <= 5; i++) {
+		snprintf(spec, sizeof(spec), "127.0.0.%d", i);
+		assert_int_equal(ts_result_add(&r, spec, 123, 0, NULL, &c), 0);
+	}
+	assert_int_equal(ts_check_run(&r, &o, &clk, &net, &c), 0);
+	assert_int_equal(f.requests, 5);
+	assert_true(f.mono == o.timeout);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(r.src[i].cause, TS_CAUSE_TIMEOUT);
 	ts_result_release(&r);
 }
 
@@ -694,6 +726,7 @@ main(void)
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_check_good_and_ahead),
 		cmocka_unit_test(test_check_faults),
+		cmocka_unit_test(test_check_parallel_timeouts),
 		cmocka_unit_test(test_add_specs),
 		cmocka_unit_test(test_config_discover),
 		cmocka_unit_test(test_lint_rules),
