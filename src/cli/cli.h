@@ -155,5 +155,9 @@ int cli_ledger_after(struct cli *cl, int argc, char **argv, int rc);
  * repo. Warns and returns EXIT_LEDGER when the ledger fails, else 0. */
 int cli_ledger_backup(struct cli *cl, const char *repo, const char *dataset,
 		      const char *snapshot);
+/* The report's datasets from the configuration (MAMORI_CONFIG, default
+ * /etc/mamori/mamori.conf) when there is one; nothing when there is none. */
+struct report;
+int cli_policy_report(struct cli *cl, struct report *rep);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "ledger/ledger.h"
 #include "policy/policy.h"
 
 /* Messages are cut at the end of their buffers on purpose. */
@@ -744,6 +745,60 @@ cmd_systemd(struct cli *cl, int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	policy_units_free(u, n);
+	pcli_release(&pc);
+	return rc;
+}
+
+/* ---- the report's datasets --------------------------------------------------- */
+int
+cli_policy_report(struct cli *cl, struct report *rep)
+{
+	struct pcli pc;
+	const struct policy_dataset **ds = NULL;
+	struct dataset_status *st = NULL;
+	struct mm_ctx c = MM_CTX_INIT;
+	size_t n = 0, i;
+	int rc = 0, e;
+
+	pcli_init(&pc, cl);
+	if (access(pc.config, F_OK) != 0)
+		return 0; /* no configuration: the section says "not configured" */
+	if (pcli_load(&pc, "report") != 0)
+		goto out; /* the error is printed; the report goes on without it */
+	if ((ds = calloc(pc.p.nds ? pc.p.nds : 1, sizeof(*ds))) == NULL ||
+	    (st = calloc(pc.p.nds ? pc.p.nds : 1, sizeof(*st))) == NULL) {
+		rc = MM_ENOMEM;
+		goto out;
+	}
+	if (policy_select(&pc.p, NULL, 0, ds, &n, &c) != 0 ||
+	    policy_status(&pc.p, ds, n, pc.password, st, &c) != 0) {
+		fprintf(stderr, "%s: warning: datasets: %s\n", cl->prog, c.msg);
+		n = 0;
+		goto out;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct report_dataset d;
+
+		memset(&d, 0, sizeof(d));
+		d.name = st[i].d->name;
+		d.rpo_ns = st[i].d->rpo * INT64_C(1000000000);
+		d.rto_ns = st[i].d->rto * INT64_C(1000000000);
+		d.last_backup_ns = st[i].have_snapshot ? st[i].snapshot_ns : 0;
+		d.last_offsite_ns = st[i].st.copy_ok ? st[i].st.copy_ns : 0;
+		if (st[i].have_drill) {
+			d.last_drill_ns = st[i].drill.time_ns;
+			/* the whole dataset's restore time, projected from the drill */
+			d.drill_restore_ns = (int64_t)(st[i].drill.projected * 1e9);
+		}
+		d.status = policy_verdict_name(st[i].verdict);
+		if ((e = report_add_dataset(rep, &d)) != 0)
+			rc = e;
+	}
+out:
+	for (i = 0; st != NULL && i < n; i++)
+		dataset_status_release(&st[i]);
+	free(st);
+	free(ds);
 	pcli_release(&pc);
 	return rc;
 }

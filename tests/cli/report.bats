@@ -23,6 +23,7 @@ chrome() {
 }
 
 make_history() {
+	export MAMORI_CONFIG=$T/no-such.conf # no datasets configured
 	mkdir -p "$T/data/住民記録" && echo "record" > "$T/data/住民記録/a.csv"
 	MAMORI_TEST_NOW=2026-11-20T09:00:00Z mm init >/dev/null
 	mm backup "$T/data/住民記録" >/dev/null
@@ -121,4 +122,30 @@ print(off + 40)' "$T/state/ledger")
 	mm report --lang en --output "$T/r.html" >/dev/null
 	grep -q '<p class="ledger-status crit" data-status="tampered">TAMPERED</p>' "$T/r.html"
 	grep -q '<dt>First bad record</dt><dd class="crit">3</dd>' "$T/r.html"
+}
+
+@test "report: the datasets of the configuration, with RPO, RTO and status" {
+	mkdir -p "$T/src" && echo "resident register" > "$T/src/a.csv"
+	mm init >/dev/null
+	cat > "$T/mamori.conf" <<CONF
+[repository local]
+url = $T/repo
+password-file = $T/password
+
+[dataset juminkiroku]
+paths = $T/src
+repository = local
+priority = 1
+rpo = 1d
+rto = 4h
+CONF
+	export MAMORI_CONFIG=$T/mamori.conf
+	mm run >/dev/null
+	mm report --lang en --output "$T/r.html" >/dev/null
+	grep -q '<section id="datasets" data-configured="yes">' "$T/r.html"
+	grep -q '<td class="dataset-name">juminkiroku</td><td>1d 0h</td><td>4h 0m</td>' "$T/r.html"
+	grep -q '<span class="badge ok">OK</span>' "$T/r.html"
+	# Without a configuration the section says so.
+	MAMORI_CONFIG=$T/none.conf mm report --lang en --output "$T/r2.html" >/dev/null
+	grep -q '<section id="datasets" data-configured="no">' "$T/r2.html"
 }
