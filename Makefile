@@ -35,6 +35,12 @@ fuzz:
 	cmake --build $(FUZZBUILD) -j $(JOBS)
 	@scripts/fuzz $(FUZZBUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# Long hardening runs (crash points, a million-entry folder, deep trees).
+soak: test-deps
+	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DMAMORI_SANITIZE=ON -DMAMORI_WERROR=ON >/dev/null
+	cmake --build $(TESTBUILD) -j $(JOBS)
+	@scripts/soak $(TESTBUILD)
+
 bench: build
 	@scripts/install-deps --bench
 	@bench/run $(BUILD)/mamori

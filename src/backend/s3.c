@@ -311,6 +311,7 @@ s3_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg, stru
 	struct s3_list_page page = { 0 };
 	struct buf query = BUF_INIT, body = BUF_INIT, pfx = BUF_INIT;
 	size_t plen = strlen(sb->cf.prefix);
+	char num[16];
 	int r;
 
 	if ((unsigned)t >= OBJ_TYPE_COUNT || t == OBJ_CONFIG)
@@ -334,7 +335,10 @@ s3_list(struct backend *be, enum obj_type t, backend_list_cb cb, void *arg, stru
 			r = mm_fail(c, MM_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (buf_append(&query, "list-type=2&prefix=", 19) != 0 ||
+		snprintf(num, sizeof(num), "%d", sb->cf.list_keys);
+		if (buf_append(&query, "list-type=2&max-keys=", 21) != 0 ||
+		    buf_append(&query, num, strlen(num)) != 0 ||
+		    buf_append(&query, "&prefix=", 8) != 0 ||
 		    s3_append_encoded(&query, (const char *)pfx.data, 0) != 0 ||
 		    buf_append_u8(&query, '\0') != 0) {
 			r = mm_fail(c, MM_ENOMEM, "out of memory");

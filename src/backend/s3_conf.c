@@ -495,6 +495,9 @@ s3_conf_load(const char *url, struct s3_conf *cf, struct mm_ctx *c)
 	if ((r = env_num("s3.retry-delay", "MAMORI_S3_RETRY_DELAY", 0, 600, S3_RETRY_DELAY_DEFAULT, &d, c)) != 0)
 		goto out;
 	cf->retry_delay_s = d;
+	if ((r = env_num("s3.list-keys", "MAMORI_S3_LIST_KEYS", 1, 1000, 1000, &d, c)) != 0)
+		goto out;
+	cf->list_keys = (int)d;
 	if (set_str(&cf->ca_file, setting("s3.ca-file", "MAMORI_S3_CA_FILE")) != 0) {
 		r = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;

@@ -34,6 +34,7 @@ struct s3_conf {
 	long timeout_s;   /* longest wait without a byte moving */
 	int retries;
 	double retry_delay_s; /* first backoff; doubled each time, capped */
+	int list_keys;    /* keys per listing page (max-keys), 1..1000 */
 };
 
 /* Parse "http[s]://HOST[:PORT]/BUCKET[/PREFIX]" (after "s3:") and read the

@@ -229,7 +229,7 @@ op_write_once(struct backend *be, enum obj_type t, const char *name, const void 
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
-		strcpy(dir, ".");
+		memcpy(dir, ".", 2); /* dir holds an object name: at least 2 bytes */
 	if ((tmp = join(dir, tname)) == NULL) {
 		r = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
@@ -398,14 +398,74 @@ read_range(struct sftp_be *sb, struct sftp_conn *k, const uint8_t *h, size_t hle
 	return 0;
 }
 
+/* A cached pack handle of k, or a new one (evicting and closing the least
+ * recently used). NULL slot: not a pack; open and close as usual. */
+static int
+pack_handle(struct sftp_be *sb, struct sftp_conn *k, const char *name, const char *path,
+	    struct sftp_open_pack **out, struct mm_ctx *c)
+{
+	struct sftp_open_pack *v = NULL;
+	int r;
+
+	for (size_t i = 0; i < SFTP_PACK_HANDLES; i++) {
+		struct sftp_open_pack *p = &k->packs[i];
+
+		if (p->name[0] != '\0' && strcmp(p->name, name) == 0) {
+			p->last = ++k->tick;
+			*out = p;
+			return 0;
+		}
+		if (v == NULL || p->name[0] == '\0' || (v->name[0] != '\0' && p->last < v->last))
+			v = p;
+	}
+	if (v->name[0] != '\0') {
+		struct mm_ctx ignore = MM_CTX_INIT;
+
+		v->name[0] = '\0';
+		if ((r = sftp_rq_close(sb, k, v->h, v->hlen, v->name, &ignore)) != 0 && k->broken)
+			return mm_fail(c, r, "%s", ignore.msg);
+	}
+	if ((r = sftp_rq_open(sb, k, path, SFTP_FXF_READ, v->h, &v->hlen, c)) != 0)
+		return r;
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->last = ++k->tick;
+	*out = v;
+	return 0;
+}
+
+/* Forget a pack's handle on k and on the idle connections (it is being
+ * removed); the server closes them with their connection. */
+static void
+forget_pack(struct sftp_be *sb, struct sftp_conn *k, const char *name)
+{
+	struct mm_ctx ignore = MM_CTX_INIT;
+
+	for (size_t i = 0; i < SFTP_PACK_HANDLES; i++) {
+		struct sftp_open_pack *p = &k->packs[i];
+		if (strcmp(p->name, name) == 0) {
+			p->name[0] = '\0';
+			if (!k->broken)
+				(void)sftp_rq_close(sb, k, p->h, p->hlen, name, &ignore);
+		}
+	}
+	pthread_mutex_lock(&sb->mu);
+	for (struct sftp_conn *o = sb->idle; o != NULL; o = o->next)
+		for (size_t i = 0; i < SFTP_PACK_HANDLES; i++)
+			if (strcmp(o->packs[i].name, name) == 0)
+				o->packs[i].name[0] = '\0';
+	pthread_mutex_unlock(&sb->mu);
+}
+
 static int
 op_read_once(struct backend *be, enum obj_type t, const char *name, uint64_t off, size_t len,
-	  struct buf *out, struct mm_ctx *c)
+	     struct buf *out, struct mm_ctx *c)
 {
 	struct sftp_be *sb = sftp_of(be);
 	struct sftp_conn *k = NULL;
+	struct sftp_open_pack *slot = NULL;
 	struct sftp_reply rep;
-	uint8_t h[SFTP_HANDLE_MAX];
+	uint8_t own[SFTP_HANDLE_MAX];
+	const uint8_t *h = own;
 	size_t hlen = 0;
 	uint64_t want = len;
 	char *path = NULL;
@@ -415,12 +475,21 @@ op_read_once(struct backend *be, enum obj_type t, const char *name, uint64_t off
 		return r;
 	if ((r = sftp_conn_get(sb, &k, c)) != 0)
 		goto out;
-	if ((r = sftp_rq_open(sb, k, path, SFTP_FXF_READ, h, &hlen, c)) != 0) {
+	if (t == OBJ_PACK && strlen(name) == BACKEND_NAME_LEN)
+		r = pack_handle(sb, k, name, path, &slot, c);
+	else
+		r = sftp_rq_open(sb, k, path, SFTP_FXF_READ, own, &hlen, c);
+	if (r != 0) {
 		if (r == MM_ENOENT)
 			r = mm_fail(c, MM_ENOENT, "sftp %s: %s: no such object", sb->desc, path);
 		goto out;
 	}
-	opened = 1;
+	if (slot != NULL) {
+		h = slot->h;
+		hlen = slot->hlen;
+	} else {
+		opened = 1;
+	}
 	if (len == 0) {
 		if ((r = sftp_rq_handle(sb, k, SFTP_FSTAT, NULL, h, hlen, &rep, c)) != 0)
 			goto out;
@@ -446,12 +515,16 @@ op_read_once(struct backend *be, enum obj_type t, const char *name, uint64_t off
 	if (want > 0 && (r = read_range(sb, k, h, hlen, off, out->data + out->len, (size_t)want,
 					path, c)) != 0)
 		goto out;
-	opened = 0;
-	if ((r = sftp_rq_close(sb, k, h, hlen, path, c)) != 0)
-		goto out;
+	if (opened) {
+		opened = 0;
+		if ((r = sftp_rq_close(sb, k, h, hlen, path, c)) != 0)
+			goto out;
+	}
 	out->len += (size_t)want;
 	r = 0;
 out:
+	if (r != 0 && slot != NULL && k != NULL)
+		forget_pack(sb, k, name); /* a failed handle is not kept */
 	if (opened && k != NULL && !k->broken) {
 		struct mm_ctx ignore = MM_CTX_INIT;
 		(void)sftp_rq_close(sb, k, h, hlen, path, &ignore);
@@ -503,8 +576,11 @@ op_remove_once(struct backend *be, enum obj_type t, const char *name, struct mm_
 
 	if ((r = obj_path(sb, t, name, &path, c)) != 0)
 		return r;
-	if ((r = sftp_conn_get(sb, &k, c)) == 0)
+	if ((r = sftp_conn_get(sb, &k, c)) == 0) {
+		if (t == OBJ_PACK)
+			forget_pack(sb, k, name);
 		r = sftp_rq_path(sb, k, SFTP_REMOVE, path, "remove", 0, &rep, c);
+	}
 	sftp_conn_put(sb, k);
 	free(path);
 	return r;
@@ -991,7 +1067,7 @@ backend_sftp_open(const char *spec, struct backend **out, struct mm_ctx *c)
 	const char *args = backend_option_get("sftp.args");
 	char *extra;
 	size_t argc = 0, wl;
-	long timeout, conns, retries;
+	long timeout = 0, conns = 0, retries = 0;
 	int r;
 
 	if ((sb = calloc(1, sizeof(*sb))) == NULL)
@@ -1044,16 +1120,17 @@ backend_sftp_open(const char *spec, struct backend **out, struct mm_ctx *c)
 		sb->argv[argc++] = s_batch;
 		sb->argv[argc++] = s_o;
 		sb->argv[argc++] = t;
-		t += sprintf(t, "ConnectTimeout=%d", sb->timeout) + 1;
+		t += snprintf(t, (size_t)(sb->words + wl - t), "ConnectTimeout=%d", sb->timeout) + 1;
 		sb->argv[argc++] = s_o;
 		sb->argv[argc++] = t;
-		t += sprintf(t, "ServerAliveInterval=%d", sb->timeout / 4 > 0 ? sb->timeout / 4 : 1) + 1;
+		t += snprintf(t, (size_t)(sb->words + wl - t), "ServerAliveInterval=%d",
+			      sb->timeout / 4 > 0 ? sb->timeout / 4 : 1) + 1;
 		sb->argv[argc++] = s_o;
 		sb->argv[argc++] = s_count;
 		if (sb->loc.port != 0) {
 			sb->argv[argc++] = s_p;
 			sb->argv[argc++] = t;
-			t += sprintf(t, "%u", sb->loc.port) + 1;
+			t += snprintf(t, (size_t)(sb->words + wl - t), "%u", sb->loc.port) + 1;
 		}
 		if (sb->loc.user != NULL) {
 			sb->argv[argc++] = s_l;

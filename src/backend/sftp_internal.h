@@ -174,7 +174,20 @@ int sftp_ssh_diagnose(const char *err, size_t n, char *why, size_t why_n);
 #define SFTP_ERRTAIL 4096         /* what we keep of ssh's standard error */
 #define SFTP_ARGV_MAX 64
 
+/* Packs never change once written: a connection keeps the handles of the
+ * last few it read, so reading blob after blob of one pack costs one
+ * request each instead of open + read + close. */
+#define SFTP_PACK_HANDLES 4
+struct sftp_open_pack {
+	char name[65];    /* "" when free */
+	uint8_t h[SFTP_HANDLE_MAX];
+	size_t hlen;
+	uint64_t last;    /* for least-recently-used eviction */
+};
+
 struct sftp_conn {
+	struct sftp_open_pack packs[SFTP_PACK_HANDLES];
+	uint64_t tick;
 	pid_t pid;
 	int sk;            /* our end of ssh's standard input and output */
 	int err;           /* ssh's standard error */

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "conf/conf.h"
 #include "ops/ops.h"
 #include "repo/repo.h"
 #include "util/util.h"
@@ -45,6 +46,7 @@ enum {
 	EXIT_RTO_MISSED = 45,   /* drill: an RTO would be missed */
 	EXIT_DRILL_FAILED = 46, /* drill: a restore or its verification failed */
 	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
+	EXIT_MONITOR_LISTEN = 48, /* monitor metrics --listen: cannot listen on the address */
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
 };
@@ -113,9 +115,6 @@ int cmd_check(struct cli *cl, int argc, char **argv);
 int cmd_cat(struct cli *cl, int argc, char **argv);
 /* the continuity policy (cmd_policy.c) */
 struct conf_schema;
-/* The sections of mamori.conf of every module (policy; monitoring adds its
- * own registration here). */
-int cli_conf_schema(struct conf_schema *s);
 int cmd_run(struct cli *cl, int argc, char **argv);
 int cmd_status(struct cli *cl, int argc, char **argv);
 int cmd_drill(struct cli *cl, int argc, char **argv);
@@ -159,5 +158,25 @@ int cli_ledger_backup(struct cli *cl, const char *repo, const char *dataset,
  * /etc/mamori/mamori.conf) when there is one; nothing when there is none. */
 struct report;
 int cli_policy_report(struct cli *cl, struct report *rep);
+
+/* Register every module's sections of mamori.conf (cli_conf.c), so every
+ * command that reads the file accepts all of it. */
+int cli_conf_schema(struct conf_schema *s) MM_MUST_CHECK;
+int cmd_monitor(struct cli *cl, int argc, char **argv);
+/* The monitor's backups and time probes read the policy's status and the
+ * time-sync diagnosis through these hooks (monitor_hooks.c). */
+struct policy;
+struct mon_env;
+struct mon_policy_hooks {
+	const char *config;    /* mamori.conf, loaded on the first backups check */
+	const char *root;      /* MAMORI_MONITOR_ROOT or NULL */
+	struct mm_clock clock;
+	const char *password;  /* fallback for repositories without their own */
+	struct policy *p;
+};
+void mon_policy_hooks_init(struct mon_policy_hooks *h, const char *config, const char *root,
+			   const struct mm_clock *clock, const char *password);
+void mon_policy_hooks_set(struct mon_policy_hooks *h, struct mon_env *env);
+void mon_policy_hooks_release(struct mon_policy_hooks *h);
 
 #endif

@@ -68,6 +68,7 @@ cmd_copy(struct cli *cl, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "to-password-file", required_argument, NULL, 'P' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct copy_opts o;
@@ -84,6 +85,15 @@ cmd_copy(struct cli *cl, int argc, char **argv)
 		switch (ch) {
 		case 't': to = optarg; break;
 		case 'P': to_pwf = optarg; break;
+		case 'T': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || v < 0 || v > 256)
+				return cli_usage(cl, "copy", "--threads takes a number from 0 to 256");
+			o.threads = (unsigned)v;
+			break;
+		}
 		default: return cli_usage(cl, "copy", "unknown option");
 		}
 	}

@@ -102,6 +102,8 @@ static const struct {
 	{ "status", LG_SKIP },         /* the policy's RPO/RTO status: a read */
 	{ "plan", LG_SKIP },           /* the runbook: a read */
 	{ "systemd print", LG_SKIP },
+	{ "monitor check", LG_SKIP },  /* a look; the agent (monitor run) is recorded */
+	{ "monitor metrics", LG_SKIP },
 	/* dump and drill read protected data, forget/prune/tag/unlock/copy/run/
 	 * key add... change it: recorded, as every command not listed here. */
 };

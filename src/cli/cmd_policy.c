@@ -13,7 +13,7 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 enum { OPT_CONFIG = 1000, OPT_STATE, OPT_JSON, OPT_NAGIOS, OPT_TARGET, OPT_SAMPLE, OPT_FORMAT,
-       OPT_UNIT_DIR, OPT_FORCE };
+       OPT_UNIT_DIR, OPT_FORCE, OPT_OFFSITE };
 
 struct pcli {
 	struct cli *cl;
@@ -25,14 +25,6 @@ struct pcli {
 	struct policy p;
 	int loaded;
 };
-
-int
-cli_conf_schema(struct conf_schema *s)
-{
-	/* Every module with sections in mamori.conf registers them here, so
-	 * every command that reads the file accepts all of it. */
-	return policy_register(s);
-}
 
 static int64_t
 fixed_clock(void *arg)
@@ -279,7 +271,13 @@ status_json(struct dataset_status *st, size_t n, enum policy_verdict worst)
 		if (s->d->copy_to) {
 			json_obj_begin(&j);
 			json_kv_str(&j, "repository", s->d->copy_to->name);
-			json_kv_bool(&j, "available", s->copy_available);
+			json_kv_str(&j, "status", policy_verdict_name(s->offsite_verdict));
+			if (s->have_offsite) {
+				json_kv_int(&j, "time_ns", s->offsite_ns);
+				json_kv_int(&j, "age", s->offsite_age);
+			}
+			if (s->offsite_error[0])
+				json_kv_str(&j, "error", s->offsite_error);
 			json_obj_end(&j);
 		} else {
 			json_null(&j);
@@ -343,6 +341,11 @@ status_nagios(struct dataset_status *st, size_t n, enum policy_verdict worst)
 			       (long long)s->d->rpo);
 		else
 			printf(" '%s_age'=Us;%lld;%lld;0", s->d->name, w, (long long)s->d->rpo);
+		if (s->d->copy_to && s->have_offsite)
+			printf(" '%s_offsite_age'=%llds;%lld;%lld;0", s->d->name,
+			       (long long)s->offsite_age, w, (long long)s->d->rpo);
+		else if (s->d->copy_to)
+			printf(" '%s_offsite_age'=Us;%lld;%lld;0", s->d->name, w, (long long)s->d->rpo);
 		if (s->have_drill && s->drill.ok && s->d->rto > 0)
 			printf(" '%s_restore'=%.0fs;%lld;%lld;0", s->d->name, s->drill.cumulative,
 			       (long long)(s->d->rto * 8 / 10), (long long)s->d->rto);
@@ -377,9 +380,19 @@ status_text(struct dataset_status *st, size_t n, enum policy_verdict worst)
 		} else {
 			printf("  backup   CRITICAL: never backed up (RPO %s)\n", b);
 		}
-		if (d->copy_to)
-			printf("  offsite  not available in this build: no copy to %s is made\n",
+		if (d->copy_to && s->have_offsite) {
+			age_text(s->offsite_age, a, sizeof(a));
+			time_format_utc(s->offsite_ns, t, sizeof(t));
+			age_text(d->rpo, b, sizeof(b));
+			printf("  offsite  %s: copy in %s of %s, %s old (RPO %s)\n",
+			       policy_verdict_name(s->offsite_verdict), d->copy_to->name, t, a, b);
+		} else if (d->copy_to && s->offsite_error[0]) {
+			printf("  offsite  %s: %s cannot be read: %s\n",
+			       policy_verdict_name(s->offsite_verdict), d->copy_to->name, s->offsite_error);
+		} else if (d->copy_to) {
+			printf("  offsite  %s: never copied to %s\n", policy_verdict_name(s->offsite_verdict),
 			       d->copy_to->name);
+		}
 		if (d->has_check) {
 			if (s->st.check_ns == 0) {
 				printf("  check    %s: never checked (%s)\n",
@@ -480,6 +493,7 @@ cmd_drill(struct cli *cl, int argc, char **argv)
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "nagios", no_argument, NULL, OPT_NAGIOS },
+		{ "offsite", no_argument, NULL, OPT_OFFSITE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pcli pc;
@@ -498,6 +512,8 @@ cmd_drill(struct cli *cl, int argc, char **argv)
 			continue;
 		if (ch == OPT_TARGET)
 			o.target = optarg;
+		else if (ch == OPT_OFFSITE)
+			o.offsite = 1;
 		else if (ch == OPT_NAGIOS)
 			nagios = 1;
 		else if (ch == OPT_SAMPLE) {
@@ -706,7 +722,8 @@ cmd_systemd(struct cli *cl, int argc, char **argv)
 		goto out;
 	}
 	if (n == 0) {
-		fprintf(stderr, "%s: no dataset has a schedule: nothing to write\n", cl->prog);
+		fprintf(stderr, "%s: no dataset has a schedule and there is no check: nothing to "
+				"write\n", cl->prog);
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -738,7 +755,7 @@ cmd_systemd(struct cli *cl, int argc, char **argv)
 	if (strcmp(action, "install") == 0 && !cl->quiet) {
 		printf("now: systemctl daemon-reload && systemctl enable --now");
 		for (size_t i = 0; i < n; i++)
-			if (strstr(u[i].name, ".timer"))
+			if (strstr(u[i].name, ".timer") || strcmp(u[i].name, "mamori-monitor.service") == 0)
 				printf(" %s", u[i].name);
 		printf("\n");
 	}

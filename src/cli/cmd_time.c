@@ -161,6 +161,7 @@ print_json(const struct ts_result *r, int state, double warn, double crit)
 		json_kv_uint(&j, "received", s->received);
 		json_kv_uint(&j, "dropped_bogus", s->bogus);
 		json_kv_uint(&j, "dropped_other_address", s->other_addr);
+		json_kv_uint(&j, "late", s->late);
 		if (s->have_sample) {
 			json_kv_uint(&j, "stratum", s->stratum);
 			json_kv_uint(&j, "leap", s->leap);
@@ -366,8 +367,9 @@ time_status(struct cli *cl, int argc, char **argv)
 	if (k.daemons == 0)
 		printf("none running (chronyd, ntpd, systemd-timesyncd, openntpd)");
 	for (size_t i = 0, first = 1; i < 4; i++) {
+		const int pids[] = { k.pid_chronyd, k.pid_ntpd, k.pid_timesyncd, k.pid_openntpd };
 		if (k.daemons & bits[i]) {
-			printf("%s%s", first ? "" : ", ", ts_daemon_name(bits[i]));
+			printf("%s%s (pid %d)", first ? "" : ", ", ts_daemon_name(bits[i]), pids[i]);
 			first = 0;
 		}
 	}

@@ -27,7 +27,7 @@ static const char usage_text[] =
 	"  restore SNAPSHOT --target DIR [--include PATH]...\n"
 	"                             restore a snapshot\n"
 	"  check [--read-data]        verify the repository\n"
-	"  copy --to REPO2 [--to-password-file F] [SNAPSHOT...]\n"
+	"  copy --to REPO2 [--to-password-file F] [--threads N] [SNAPSHOT...]\n"
 	"                             copy snapshots to another repository\n"
 	"  cat config|index|snapshot ID|tree ID\n"
 	"                             print a repository object as JSON\n"
@@ -43,7 +43,7 @@ static const char usage_text[] =
 	"  run [DATASET...]           do what the policy says is due (backup, retention,\n"
 	"                             offsite copy, check)\n"
 	"  status [--json|--nagios]   each dataset against its RPO and RTO\n"
-	"  drill [DATASET...] [--target DIR] [--sample PERCENT]\n"
+	"  drill [DATASET...] [--target DIR] [--sample PERCENT] [--offsite]\n"
 	"                             restore drill: restore, verify, project the RTO\n"
 	"  plan [--format markdown|json]\n"
 	"                             the recovery runbook\n"
@@ -75,6 +75,8 @@ static const char usage_text[] =
 	"                             incident records, kept in the ledger\n"
 	"  report [--output FILE.html] [--lang ja|en] [--repo R]...\n"
 	"                             the continuity report, one self-contained page\n"
+	"  monitor check|run|metrics|accept\n"
+	"                             watch the host, its services and backups (docs/monitoring.md)\n"
 	"  version                    print the version\n"
 	"\n"
 	"REPO is a folder, local:PATH, sftp:[USER@]HOST:/PATH or\n"
@@ -405,6 +407,7 @@ static const struct {
 	{ "log", cmd_log },
 	{ "incident", cmd_incident },
 	{ "report", cmd_report },
+	{ "monitor", cmd_monitor },
 };
 
 int

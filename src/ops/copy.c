@@ -10,17 +10,33 @@
  * has is not sent. Without shared keys every tree would have to be
  * rewritten under new IDs; that is refused with what to do instead.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops/ops.h"
 
+/*
+ * Data blobs go through the pool's threads (read from the source, check,
+ * seal, put), several at a time, so that sealing overlaps the transfers;
+ * trees are walked and put by the calling thread. mu guards res and the
+ * first error.
+ */
 struct copier {
 	struct repo *src, *dst;
 	struct copy_result *res;
 	const struct ops_report *rep;
 	double t0;
 	struct mm_ctx *c;
+	struct pool *pool;
+	pthread_mutex_t mu;
+	int err;              /* the first failure of a job */
+	struct mm_ctx err_ctx;
+};
+
+struct blob_job {
+	struct copier *k;
+	struct mm_id id;
 };
 
 void
@@ -50,15 +66,19 @@ progress(struct copier *k)
 	if (k->rep->progress == NULL)
 		return;
 	memset(&p, 0, sizeof(p));
+	pthread_mutex_lock(&k->mu);
 	p.files_done = k->res->blobs_sent + k->res->blobs_skipped;
 	p.bytes_done = k->res->bytes_sent;
+	pthread_mutex_unlock(&k->mu);
 	p.elapsed = time_mono() - k->t0;
 	k->rep->progress(k->rep->arg, &p);
 }
 
-/* Send one blob of src to dst unless dst has it. */
+/* Send one blob of src to dst unless dst has it; plain holds its bytes or
+ * is empty (then it is read here). Any thread. */
 static int
-copy_blob(struct copier *k, enum blob_type t, const struct mm_id *id, struct buf *plain)
+copy_blob(struct copier *k, enum blob_type t, const struct mm_id *id, struct buf *plain,
+	  struct mm_ctx *c)
 {
 	struct sealed_blob s;
 	struct mm_id again;
@@ -66,12 +86,14 @@ copy_blob(struct copier *k, enum blob_type t, const struct mm_id *id, struct buf
 	int added = 0, e;
 
 	if (repo_blob_known(k->dst, id)) {
+		pthread_mutex_lock(&k->mu);
 		k->res->blobs_skipped++;
+		pthread_mutex_unlock(&k->mu);
 		return 0;
 	}
-	if (plain->len == 0 && (e = repo_blob_read(k->src, id, plain, k->c)) != 0) {
+	if (plain->len == 0 && (e = repo_blob_read(k->src, id, plain, c)) != 0) {
 		short_hex(id, hex);
-		return mm_prefix(k->c, e, "copy: %s blob %s in the source", t == BLOB_TREE ? "tree" :
+		return mm_prefix(c, e, "copy: %s blob %s in the source", t == BLOB_TREE ? "tree" :
 				 "data", hex);
 	}
 	/* The tag already bound the bytes to the ID; recomputing it also
@@ -79,16 +101,18 @@ copy_blob(struct copier *k, enum blob_type t, const struct mm_id *id, struct buf
 	repo_blob_id(k->dst, plain->data, plain->len, &again);
 	if (crypto_memcmp(again.b, id->b, MM_ID_LEN) != 0) {
 		short_hex(id, hex);
-		return mm_fail(k->c, MM_EAUTH, "copy: blob %s in the source does not hash to its ID "
+		return mm_fail(c, MM_EAUTH, "copy: blob %s in the source does not hash to its ID "
 			       "(damaged when it was written; run 'mamori check --read-data' there)",
 			       hex);
 	}
 	memset(&s, 0, sizeof(s));
 	if ((e = repo_blob_seal(k->dst, t, id, plain->data, plain->len, &s)) != 0) {
 		short_hex(id, hex);
-		return mm_fail(k->c, e, "copy: cannot seal blob %s", hex);
+		return mm_fail(c, e, "copy: cannot seal blob %s", hex);
 	}
-	if ((e = repo_blob_put(k->dst, &s, &added, k->c)) == 0 && added) {
+	e = repo_blob_put(k->dst, &s, &added, c);
+	pthread_mutex_lock(&k->mu);
+	if (e == 0 && added) {
 		k->res->blobs_sent++;
 		k->res->trees_sent += t == BLOB_TREE;
 		k->res->bytes_sent += plain->len;
@@ -96,7 +120,77 @@ copy_blob(struct copier *k, enum blob_type t, const struct mm_id *id, struct buf
 	} else if (e == 0) {
 		k->res->blobs_skipped++;
 	}
+	pthread_mutex_unlock(&k->mu);
 	sealed_blob_release(&s);
+	return e;
+}
+
+static void
+blob_job_run(void *arg)
+{
+	struct blob_job *j = arg;
+	struct copier *k = j->k;
+	struct mm_ctx c = MM_CTX_INIT;
+	struct buf plain = BUF_INIT;
+	int e, failed;
+
+	pthread_mutex_lock(&k->mu);
+	failed = k->err != 0;
+	pthread_mutex_unlock(&k->mu);
+	buf_init(&plain, REPO_BLOB_MAX);
+	if (!failed && (e = copy_blob(k, BLOB_DATA, &j->id, &plain, &c)) != 0) {
+		pthread_mutex_lock(&k->mu);
+		if (k->err == 0) {
+			k->err = e;
+			k->err_ctx = c;
+		}
+		pthread_mutex_unlock(&k->mu);
+	}
+	buf_release(&plain);
+	free(j);
+}
+
+/* Hand a data blob to the pool (unless dst has it or a job failed). */
+static int
+queue_blob(struct copier *k, const struct mm_id *id)
+{
+	struct blob_job *j;
+	int e;
+
+	pthread_mutex_lock(&k->mu);
+	e = k->err;
+	pthread_mutex_unlock(&k->mu);
+	if (e != 0)
+		return e;
+	if (repo_blob_known(k->dst, id)) {
+		pthread_mutex_lock(&k->mu);
+		k->res->blobs_skipped++;
+		pthread_mutex_unlock(&k->mu);
+		return 0;
+	}
+	if ((j = malloc(sizeof(*j))) == NULL)
+		return mm_fail(k->c, MM_ENOMEM, "out of memory");
+	j->k = k;
+	j->id = *id;
+	if ((e = pool_submit(k->pool, blob_job_run, j)) != 0) {
+		free(j);
+		return mm_fail(k->c, e, "cannot queue a blob");
+	}
+	return 0;
+}
+
+/* Wait for the queued blobs; their first failure, if any. */
+static int
+wait_blobs(struct copier *k)
+{
+	int e;
+
+	pool_wait(k->pool);
+	pthread_mutex_lock(&k->mu);
+	e = k->err;
+	if (e != 0)
+		*k->c = k->err_ctx;
+	pthread_mutex_unlock(&k->mu);
 	return e;
 }
 
@@ -105,14 +199,15 @@ static int
 copy_tree(struct copier *k, const struct mm_id *id, unsigned depth)
 {
 	struct buf plain = BUF_INIT;
-	struct buf data = BUF_INIT;
 	struct tree t = TREE_INIT;
 	char hex[17];
 	int e;
 
 	if (repo_blob_known(k->dst, id)) {
 		/* dst indexed it, so it indexed everything below it too. */
+		pthread_mutex_lock(&k->mu);
 		k->res->blobs_skipped++;
+		pthread_mutex_unlock(&k->mu);
 		return 0;
 	}
 	if (depth > 4096) {
@@ -120,7 +215,6 @@ copy_tree(struct copier *k, const struct mm_id *id, unsigned depth)
 		return mm_fail(k->c, MM_ECORRUPT, "copy: tree %s is nested more than 4096 deep", hex);
 	}
 	buf_init(&plain, REPO_BLOB_MAX);
-	buf_init(&data, REPO_BLOB_MAX);
 	if ((e = repo_blob_read(k->src, id, &plain, k->c)) != 0 ||
 	    (e = tree_decode(plain.data, plain.len, &t, k->c)) != 0) {
 		short_hex(id, hex);
@@ -135,18 +229,17 @@ copy_tree(struct copier *k, const struct mm_id *id, unsigned depth)
 				goto out;
 			continue;
 		}
-		for (size_t j = 0; j < nd->ncontent; j++) {
-			buf_reset(&data);
-			if ((e = copy_blob(k, BLOB_DATA, &nd->content[j], &data)) != 0)
+		for (size_t j = 0; j < nd->ncontent; j++)
+			if ((e = queue_blob(k, &nd->content[j])) != 0)
 				goto out;
-		}
 		progress(k);
 	}
-	e = copy_blob(k, BLOB_TREE, id, &plain);
+	/* The tree goes in with its blobs queued, not yet stored: nothing
+	 * names it before the flush that follows the wait for them. */
+	e = copy_blob(k, BLOB_TREE, id, &plain, k->c);
 out:
 	tree_release(&t);
 	buf_release(&plain);
-	buf_release(&data);
 	return e;
 }
 
@@ -179,9 +272,13 @@ copy_one(struct copier *k, const struct snapshot *s)
 {
 	struct snapshot out;
 	struct mm_id *nf, *nt;
-	int e;
+	int e, e2;
 
-	if ((e = copy_tree(k, &s->tree, 0)) != 0 || (e = repo_flush(k->dst, k->c)) != 0)
+	e = copy_tree(k, &s->tree, 0);
+	/* Every queued blob finished (even after an error: nothing runs on). */
+	if ((e2 = wait_blobs(k)) != 0 && e == 0)
+		e = e2;
+	if (e != 0 || (e = repo_flush(k->dst, k->c)) != 0)
 		return e;
 	/* The same snapshot, but its parent is the source's: drop it, and
 	 * say where the copy came from. */
@@ -232,7 +329,8 @@ int
 ops_copy(struct repo *src, struct repo *dst, const struct copy_opts *o,
 	 struct copy_result *res, struct mm_ctx *c)
 {
-	struct copier k = { src, dst, res, &o->rep, time_mono(), c };
+	struct copier k = { src, dst, res, &o->rep, time_mono(), c, NULL,
+			     PTHREAD_MUTEX_INITIALIZER, 0, MM_CTX_INIT };
 	struct snapshot *sv = NULL, *dv = NULL;
 	size_t sn = 0, dn = 0;
 	uint8_t *want = NULL;
@@ -253,6 +351,10 @@ ops_copy(struct repo *src, struct repo *dst, const struct copy_opts *o,
 	if ((e = repo_snapshot_list(src, &sv, &sn, c)) != 0 ||
 	    (e = repo_snapshot_list(dst, &dv, &dn, c)) != 0)
 		goto out;
+	if ((e = pool_new(o->threads, &k.pool)) != 0) {
+		e = mm_fail(c, e, "cannot start threads");
+		goto out;
+	}
 	if ((want = calloc(sn ? sn : 1, 1)) == NULL) {
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
@@ -272,6 +374,9 @@ ops_copy(struct repo *src, struct repo *dst, const struct copy_opts *o,
 	}
 	e = 0;
 out:
+	if (k.pool != NULL)
+		pool_free(k.pool);
+	pthread_mutex_destroy(&k.mu);
 	res->seconds = time_mono() - k.t0;
 	free(want);
 	snapshot_list_free(sv, sn);

@@ -231,6 +231,38 @@ struct check_result {
 int ops_check(struct repo *r, const struct check_opts *o, struct check_result *res,
 	      struct mm_ctx *c) MM_MUST_CHECK;
 
+/* ---- copy --------------------------------------------------------------- */
+struct copy_opts {
+	const char *const *snapshots; /* "latest" or ID prefixes in src; none = all */
+	size_t nsnapshots;
+	unsigned threads;  /* blobs read, checked and sealed at once; 0: one per core */
+	struct ops_report rep;
+};
+struct copy_result {
+	uint64_t snapshots_copied, snapshots_skipped; /* skipped: already in dst */
+	uint64_t blobs_sent, trees_sent;  /* blobs (data and tree) written into dst */
+	uint64_t blobs_skipped;           /* blobs dst had already */
+	uint64_t bytes_sent;              /* their plaintext bytes */
+	uint64_t bytes_stored;            /* what they take in dst's packs */
+	double seconds;
+	/* Per snapshot copied, in order: its ID in src and in dst. */
+	struct mm_id *from, *to;
+	size_t n;
+};
+void copy_result_release(struct copy_result *res);
+/*
+ * Copy snapshots from src to dst (both open, their indexes loaded). A
+ * snapshot with the same tree, time, host and paths as one in dst is
+ * skipped; blobs dst has are not sent again; a trees dst has is not
+ * walked (an indexed tree's blobs are all indexed). Each copy keeps time,
+ * host, user, paths, tags and excludes, and records its origin (src's ID
+ * and the snapshot's ID there). dst must share src's chunker parameters
+ * and ID key (init --copy-chunker-params-from), else MM_EKEYSDIFFER
+ * before anything is written. Each snapshot is written after its packs
+ * and index, so an interrupted copy leaves dst valid.
+ */
+int ops_copy(struct repo *src, struct repo *dst, const struct copy_opts *o,
+	     struct copy_result *res, struct mm_ctx *c) MM_MUST_CHECK;
 /* ---- forget: the retention policy ------------------------------------- */
 /*
  * The policy engine is a pure function over snapshot times and tags (no
@@ -394,36 +426,5 @@ int ops_prune(struct repo *r, const struct prune_opts *o, struct prune_result *r
 /* "5%" or a size ("500M", "2G", "0"; K, M, G, T are powers of 1024). */
 int prune_parse_limit(const char *s, int *pct, uint64_t *bytes) MM_MUST_CHECK;
 int prune_parse_size(const char *s, uint64_t *bytes) MM_MUST_CHECK;
-/* ---- copy --------------------------------------------------------------- */
-struct copy_opts {
-	const char *const *snapshots; /* "latest" or ID prefixes in src; none = all */
-	size_t nsnapshots;
-	struct ops_report rep;
-};
-struct copy_result {
-	uint64_t snapshots_copied, snapshots_skipped; /* skipped: already in dst */
-	uint64_t blobs_sent, trees_sent;  /* blobs (data and tree) written into dst */
-	uint64_t blobs_skipped;           /* blobs dst had already */
-	uint64_t bytes_sent;              /* their plaintext bytes */
-	uint64_t bytes_stored;            /* what they take in dst's packs */
-	double seconds;
-	/* Per snapshot copied, in order: its ID in src and in dst. */
-	struct mm_id *from, *to;
-	size_t n;
-};
-void copy_result_release(struct copy_result *res);
-/*
- * Copy snapshots from src to dst (both open, their indexes loaded). A
- * snapshot with the same tree, time, host and paths as one in dst is
- * skipped; blobs dst has are not sent again; a trees dst has is not
- * walked (an indexed tree's blobs are all indexed). Each copy keeps time,
- * host, user, paths, tags and excludes, and records its origin (src's ID
- * and the snapshot's ID there). dst must share src's chunker parameters
- * and ID key (init --copy-chunker-params-from), else MM_EKEYSDIFFER
- * before anything is written. Each snapshot is written after its packs
- * and index, so an interrupted copy leaves dst valid.
- */
-int ops_copy(struct repo *src, struct repo *dst, const struct copy_opts *o,
-	     struct copy_result *res, struct mm_ctx *c) MM_MUST_CHECK;
 
 #endif

@@ -271,6 +271,7 @@ policy_load(const struct conf_schema *schema, const char *path, struct policy *o
 {
 	struct policy p;
 	size_t nr = 0, nd = 0;
+	int others = 0;
 	int e;
 
 	memset(&p, 0, sizeof(p));
@@ -323,7 +324,13 @@ policy_load(const struct conf_schema *schema, const char *path, struct policy *o
 			goto out;
 		p.nds++;
 	}
-	if (p.nds == 0) {
+	/* A file of other modules' sections only (a monitoring agent's
+	 * checks, say) has an empty policy; a policy file without a dataset
+	 * is a mistake. */
+	for (size_t i = 0; i < p.cf.nsecs && p.nds == 0; i++)
+		if (p.cf.secs[i].kind != &dataset_kind && p.cf.secs[i].kind != &repo_kind)
+			others = 1;
+	if (p.nds == 0 && !others) {
 		e = mm_fail(c, MM_ECONFIG, "%s: no [dataset NAME] section; the policy needs at least "
 			    "one dataset", p.cf.path);
 		goto out;

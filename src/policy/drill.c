@@ -365,6 +365,7 @@ drill_one(const struct policy_dataset *ds, const struct drill_opts *o, const cha
 	struct first_warn fw;
 	struct verify v;
 	struct mm_ctx rc = MM_CTX_INIT;
+	const struct policy_repo *pr = o->offsite ? ds->copy_to : ds->repo;
 	double t0;
 	int e, found;
 
@@ -372,20 +373,25 @@ drill_one(const struct policy_dataset *ds, const struct drill_opts *o, const cha
 	memset(&smp, 0, sizeof(smp));
 	memset(&fw, 0, sizeof(fw));
 	*rp = NULL;
-	if (policy_open_repo(ds->repo, o->password, 1, "drill", &r, &rc) != 0) {
+	if (pr == NULL) {
+		e = set_error(d, "no copy-to repository to drill from");
+		goto out;
+	}
+	if (policy_open_repo(pr, o->password, 1, "drill", &r, &rc) != 0) {
 		e = set_error(d, rc.msg);
 		goto out;
 	}
 	*rp = r;
 	if ((found = policy_last_snapshot(r, ds, &s, &rc)) <= 0) {
-		e = set_error(d, found < 0 ? rc.msg : "never backed up");
+		e = set_error(d, found < 0 ? rc.msg : o->offsite ? "no copy in the offsite repository" :
+			      "never backed up");
 		goto out;
 	}
 	hex_encode(s.id.b, MM_ID_LEN, d->snapshot);
 	d->bytes_total = s.sum.bytes_total;
 	memset(&ro, 0, sizeof(ro));
 	ro.target = root;
-	ro.threads = ds->repo->threads;
+	ro.threads = pr->threads;
 	fw.up = &o->rep;
 	ro.rep.warn = keep_first_warn;
 	ro.rep.arg = &fw;

@@ -70,6 +70,10 @@ struct plan_item {
 	size_t nkeys;
 	int have_drill;
 	struct drill_record drill;
+	int have_offsite;
+	char offsite[65];
+	int64_t offsite_ns;
+	char offsite_error[1100];
 };
 
 static void
@@ -95,6 +99,23 @@ gather(const struct policy_dataset *d, const char *fallback, struct plan_item *i
 	}
 	key_holders(r, it->keys, sizeof(it->keys), &it->nkeys);
 	it->have_drill = policy_last_drill(r, d->name, &it->drill, &c) > 0;
+	if (d->copy_to != NULL) {
+		struct repo *dst = NULL;
+		struct snapshot os;
+		struct mm_ctx oc = MM_CTX_INIT;
+
+		memset(&os, 0, sizeof(os));
+		if (policy_open_repo(d->copy_to, fallback, 0, "plan", &dst, &oc) != 0 ||
+		    (f = policy_last_snapshot(dst, d, &os, &oc)) < 0) {
+			snprintf(it->offsite_error, sizeof(it->offsite_error), "%s", oc.msg);
+		} else if (f > 0) {
+			it->have_offsite = 1;
+			hex_encode(os.id.b, MM_ID_LEN, it->offsite);
+			it->offsite_ns = os.time_ns;
+		}
+		snapshot_release(&os);
+		repo_free(dst);
+	}
 out:
 	if (pw) {
 		mm_wipe(pw, strlen(pw));
@@ -194,9 +215,26 @@ plan_markdown(const struct policy *p, const char *config_path, struct plan_item 
 			if (e != 0)
 				return e;
 		}
-		if (d->copy_to && (e = bprintf(b, "- last good snapshot (offsite, %s): copy is not "
-					       "available in this build\n", d->copy_to->name)) != 0)
-			return e;
+		if (d->copy_to) {
+			if (it[i].have_offsite) {
+				char opw[600];
+
+				pw_option(d->copy_to, opw, sizeof(opw));
+				time_format_utc(it[i].offsite_ns, t, sizeof(t));
+				e = bprintf(b, "- last good snapshot (offsite, %s `%s`): %.8s of %s; if the "
+					    "local repository is lost, restore it from there: `mamori -r %s%s "
+					    "restore %s ...`\n", d->copy_to->name, d->copy_to->url,
+					    it[i].offsite, t, d->copy_to->url, opw, it[i].offsite);
+			} else if (it[i].offsite_error[0]) {
+				e = bprintf(b, "- last good snapshot (offsite, %s): **cannot read it**: %s\n",
+					    d->copy_to->name, it[i].offsite_error);
+			} else {
+				e = bprintf(b, "- last good snapshot (offsite, %s): **none, never copied**\n",
+					    d->copy_to->name);
+			}
+			if (e != 0)
+				return e;
+		}
 		if (it[i].have_drill) {
 			time_format_utc(it[i].drill.time_ns, t, sizeof(t));
 			conf_format_duration((int64_t)(it[i].drill.projected + 0.5), a, sizeof(a));
@@ -261,10 +299,25 @@ plan_json(const struct policy *p, const char *config_path, struct plan_item *it,
 			json_null(&j);
 		}
 		json_key(&j, "offsite");
-		if (d->copy_to)
-			json_str(&j, "copy is not available in this build");
-		else
+		if (d->copy_to && it[i].have_offsite) {
+			json_obj_begin(&j);
+			json_kv_str(&j, "repository", d->copy_to->name);
+			json_kv_str(&j, "url", d->copy_to->url);
+			json_kv_str(&j, "id", it[i].offsite);
+			json_kv_int(&j, "time_ns", it[i].offsite_ns);
+			json_obj_end(&j);
+		} else if (d->copy_to) {
+			json_obj_begin(&j);
+			json_kv_str(&j, "repository", d->copy_to->name);
+			json_kv_str(&j, "url", d->copy_to->url);
+			json_key(&j, "id");
 			json_null(&j);
+			if (it[i].offsite_error[0])
+				json_kv_str(&j, "error", it[i].offsite_error);
+			json_obj_end(&j);
+		} else {
+			json_null(&j);
+		}
 		json_kv_uint(&j, "key_files", it[i].nkeys);
 		json_kv_str(&j, "key_holders", it[i].keys);
 		json_key(&j, "drill");
@@ -383,6 +436,32 @@ policy_units(const struct policy *p, const char *exe, const char *config_path,
 			    "WantedBy=timers.target\n",
 			    config_path, d->name, d->schedule.text);
 		k++;
+	}
+	/* The monitoring agent, when the same file has checks (docs/monitoring.md). */
+	for (size_t i = 0; i < p->cf.nsecs && e == 0; i++) {
+		if (strcmp(p->cf.secs[i].kind->name, "check") != 0)
+			continue;
+		snprintf(u[k].name, sizeof(u[k].name), "mamori-monitor.service");
+		e = bprintf(&u[k].text,
+			    "# Made by 'mamori systemd' from %s; run it again after changing the file.\n"
+			    "[Unit]\n"
+			    "Description=mamori monitor: the checks and alerts of %s\n"
+			    "Documentation=man:mamori(1)\n"
+			    "Wants=network-online.target\n"
+			    "After=network-online.target\n"
+			    "\n"
+			    "[Service]\n"
+			    "Type=simple\n"
+			    "StateDirectory=mamori\n"
+			    "ExecStart=%s monitor run --config %s\n"
+			    "Restart=on-failure\n"
+			    "RestartSec=10\n"
+			    "\n"
+			    "[Install]\n"
+			    "WantedBy=multi-user.target\n",
+			    config_path, config_path, exe, config_path);
+		k++;
+		break;
 	}
 	if (e != 0) {
 		policy_units_free(u, k);

@@ -98,6 +98,7 @@ struct policy_state {
 	int copy_ok;
 	int64_t forget_ns;
 	int forget_ok;
+	int prune_pending;        /* snapshots were removed, their data not yet freed */
 	char error[1300];         /* the last failure, "" if none */
 };
 int policy_state_read(const struct policy *p, const char *name, struct policy_state *st,
@@ -140,6 +141,7 @@ struct drill_opts {
 	const char *target;           /* scratch folder; NULL: a new one in TMPDIR, removed */
 	double sample;                /* percent of files (by bytes, roughly); 0 or 100: all */
 	const char *password;         /* fallback password */
+	int offsite;                  /* from each dataset's copy-to repository */
 	struct ops_report rep;
 };
 /* Drill the datasets ds[0..n) in that order (priority order); results in
@@ -165,6 +167,10 @@ struct dataset_status {
 	int64_t age;                  /* seconds since the last snapshot */
 	enum policy_verdict backup_verdict;
 	int copy_available;           /* this build can copy offsite */
+	int have_offsite;             /* a snapshot of the dataset in copy-to */
+	int64_t offsite_ns, offsite_age;
+	enum policy_verdict offsite_verdict;
+	char offsite_error[1100];     /* copy-to could not be read */
 	struct policy_state st;
 	enum policy_verdict check_verdict;
 	int have_drill;

@@ -185,11 +185,114 @@ do_check(const struct policy *p, const struct policy_dataset *d, struct repo *r,
 		snprintf(st->error, sizeof(st->error), "check: %s", res->detail[STEP_CHECK]);
 }
 
-/* Apply the dataset's keep to its snapshots of this host (tag dataset=NAME). */
+/* Free the data of removed snapshots; appends what happened to msg. A
+ * repository busy with backups postpones it to the next run. */
+static int
+do_prune(struct repo *r, struct policy_state *st, char *msg, size_t n)
+{
+	struct prune_opts po;
+	struct prune_result pr;
+	struct mm_ctx c = MM_CTX_INIT;
+	char freed[32];
+	size_t len = strlen(msg);
+	int e;
+
+	memset(&po, 0, sizeof(po));
+	po.max_unused_pct = 5;
+	po.lock_wait_ns = 60LL * 1000000000;
+	if ((e = repo_lock(r, 0, "prune", &c)) == 0)
+		e = ops_prune(r, &po, &pr, &c);
+	if (e == 0) {
+		st->prune_pending = 0;
+		fmt_bytes(pr.bytes_freed, freed, sizeof(freed));
+		snprintf(msg + len, n - len, "; pruned: %s freed (%llu packs deleted, %llu repacked)",
+			 freed, (unsigned long long)pr.packs_delete, (unsigned long long)pr.packs_repack);
+		return 1;
+	} else if (e == MM_ELOCKED || e == MM_ESTALELOCK) {
+		snprintf(msg + len, n - len, "; prune postponed to the next run, the repository is "
+			 "busy: %s", c.msg);
+	} else {
+		snprintf(msg + len, n - len, "; prune failed: %s", c.msg[0] ? c.msg : mm_strerror(e));
+	}
+	return 0;
+}
+
+/* Copy the dataset's snapshots not yet there to its copy-to repository. */
 static void
+do_copy(const struct policy *p, const struct policy_dataset *d, struct repo *r,
+	const struct run_opts *o, struct policy_state *st, struct run_result *res)
+{
+	struct repo *dst = NULL;
+	struct snapshot *v = NULL;
+	struct copy_opts co;
+	struct copy_result cr;
+	struct mm_ctx c = MM_CTX_INIT;
+	char **ids = NULL, tag[128], msg[1200], sent[32];
+	size_t n = 0, m = 0;
+	int e;
+
+	memset(&co, 0, sizeof(co));
+	memset(&cr, 0, sizeof(cr));
+	snprintf(tag, sizeof(tag), POLICY_TAG_PREFIX "%s", d->name);
+	if ((e = repo_snapshot_list(r, &v, &n, &c)) != 0)
+		goto out;
+	if ((ids = calloc(n ? n : 1, sizeof(*ids))) == NULL) {
+		e = mm_fail(&c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < v[i].ntags; j++)
+			if (strcmp(v[i].tags[j], tag) == 0) {
+				if ((ids[m] = malloc(65)) == NULL) {
+					e = mm_fail(&c, MM_ENOMEM, "out of memory");
+					goto out;
+				}
+				hex_encode(v[i].id.b, MM_ID_LEN, ids[m++]);
+				break;
+			}
+	if (m == 0) {
+		step_set(res, STEP_COPY, STEP_NOT_DUE, "no snapshot to copy yet");
+		goto out;
+	}
+	if ((e = policy_open_repo(d->copy_to, o->password, 1, "copy", &dst, &c)) != 0)
+		goto out;
+	co.snapshots = (const char *const *)ids;
+	co.nsnapshots = m;
+	co.rep.warn = o->rep.warn;
+	co.rep.arg = o->rep.arg;
+	st->copy_ns = mm_clock_now(&p->clock);
+	if ((e = ops_copy(r, dst, &co, &cr, &c)) != 0)
+		goto out;
+	st->copy_ok = 1;
+	fmt_bytes(cr.bytes_stored, sent, sizeof(sent));
+	snprintf(msg, sizeof(msg), "%llu snapshots copied to %s (%llu there already), %s stored",
+		 (unsigned long long)cr.snapshots_copied, d->copy_to->name,
+		 (unsigned long long)cr.snapshots_skipped, sent);
+	step_set(res, STEP_COPY, STEP_DONE, msg);
+out:
+	if (e != 0) {
+		st->copy_ns = mm_clock_now(&p->clock);
+		st->copy_ok = 0;
+		snprintf(msg, sizeof(msg), "to %s: %s", d->copy_to->name, c.msg[0] ? c.msg : mm_strerror(e));
+		step_set(res, STEP_COPY, STEP_FAILED, msg);
+		snprintf(st->error, sizeof(st->error), "copy: %s", msg);
+	}
+	copy_result_release(&cr);
+	repo_free(dst);
+	for (size_t i = 0; i < m; i++)
+		free(ids[i]);
+	free(ids);
+	snapshot_list_free(v, n);
+}
+
+/* Apply the dataset's keep to its snapshots of this host (tag dataset=NAME). */
+/* Returns 1 when a prune ran: the caller reopens the repository (its
+ * index and packs in memory are those from before). */
+static int
 do_forget(const struct policy_dataset *d, struct repo *r, struct policy_state *st,
 	  const struct policy *p, struct run_result *res)
 {
+	int pruned = 0;
 	struct forget_policy fp = FORGET_POLICY_INIT;
 	struct snapshot *v = NULL;
 	struct forget_item *items = NULL;
@@ -241,9 +344,14 @@ do_forget(const struct policy_dataset *d, struct repo *r, struct policy_state *s
 		removed++;
 	}
 	st->forget_ok = 1;
-	snprintf(msg, sizeof(msg), "%zu snapshots removed, %zu kept by '%s'; prune (freeing the data "
-		 "only they used) is not available in this build", removed, m - removed, d->keep);
-	step_set(res, STEP_FORGET, STEP_DONE, msg);
+	if (removed > 0)
+		st->prune_pending = 1;
+	snprintf(msg, sizeof(msg), "%zu snapshots removed, %zu kept by '%s'", removed, m - removed,
+		 d->keep);
+	if (st->prune_pending)
+		pruned = do_prune(r, st, msg, sizeof(msg));
+	step_set(res, STEP_FORGET, e == 0 && strstr(msg, "prune failed") == NULL ? STEP_DONE :
+		 STEP_FAILED, msg);
 out:
 	if (e != 0) {
 		step_set(res, STEP_FORGET, STEP_FAILED, c.msg[0] ? c.msg : mm_strerror(e));
@@ -260,6 +368,7 @@ out:
 	free(idx);
 	snapshot_list_free(v, n);
 	forget_policy_release(&fp);
+	return pruned;
 }
 
 static void
@@ -272,7 +381,6 @@ run_one(const struct policy *p, const struct policy_dataset *d, const struct run
 	struct mm_ctx c = MM_CTX_INIT;
 	int64_t now = mm_clock_now(&p->clock);
 	int lockfd = -1, found, e;
-	char msg[600];
 
 	memset(&last, 0, sizeof(last));
 	res->d = d;
@@ -294,19 +402,24 @@ run_one(const struct policy *p, const struct policy_dataset *d, const struct run
 		do_backup(p, d, r, o, &st, res);
 	else
 		step_set(res, STEP_BACKUP, STEP_NOT_DUE, "last snapshot is recent enough");
-	if (d->keep == NULL)
+	if (d->keep == NULL) {
 		step_set(res, STEP_FORGET, STEP_NOT_DUE, "no keep rule");
-	else if (res->step[STEP_BACKUP] == STEP_DONE || o->force)
-		do_forget(d, r, &st, p, res);
-	else
+	} else if (res->step[STEP_BACKUP] != STEP_DONE && !o->force) {
 		step_set(res, STEP_FORGET, STEP_NOT_DUE, "no new snapshot");
+	} else if (do_forget(d, r, &st, p, res)) {
+		/* after a prune: the repository as it is now */
+		repo_free(r);
+		r = NULL;
+		if (policy_open_repo(d->repo, o->password, 1, "run", &r, &c) != 0) {
+			step_set(res, STEP_COPY, STEP_FAILED, c.msg);
+			step_set(res, STEP_CHECK, STEP_FAILED, c.msg);
+			goto save;
+		}
+	}
 	if (d->copy_to == NULL)
 		step_set(res, STEP_COPY, STEP_NOT_DUE, "no copy-to repository");
-	else {
-		snprintf(msg, sizeof(msg), "copy to repository %s is not available in this build; "
-			 "no offsite copy was made", d->copy_to->name);
-		step_set(res, STEP_COPY, STEP_UNAVAILABLE, msg);
-	}
+	else
+		do_copy(p, d, r, o, &st, res);
 	if (!d->has_check)
 		step_set(res, STEP_CHECK, STEP_NOT_DUE, "no check rule");
 	else if (o->force || st.check_ns == 0 ||
@@ -314,6 +427,7 @@ run_one(const struct policy *p, const struct policy_dataset *d, const struct run
 		do_check(p, d, r, &st, res);
 	else
 		step_set(res, STEP_CHECK, STEP_NOT_DUE, "checked recently enough");
+save:
 	if (policy_state_write(p, d->name, &st, &c) != 0 && res->step[STEP_BACKUP] != STEP_FAILED)
 		step_set(res, STEP_BACKUP, STEP_FAILED, c.msg);
 out:

@@ -92,6 +92,7 @@ policy_state_read(const struct policy *p, const char *name, struct policy_state 
 			else if (strcmp(k, "copy_ok") == 0) st->copy_ok = strcmp(v, "1") == 0;
 			else if (strcmp(k, "forget_ns") == 0) st->forget_ns = strtoll(v, NULL, 10);
 			else if (strcmp(k, "forget_ok") == 0) st->forget_ok = strcmp(v, "1") == 0;
+			else if (strcmp(k, "prune_pending") == 0) st->prune_pending = strcmp(v, "1") == 0;
 			else if (strcmp(k, "error") == 0) snprintf(st->error, sizeof(st->error), "%s", v);
 		}
 		line = nl ? nl + 1 : NULL;
@@ -119,9 +120,10 @@ policy_state_write(const struct policy *p, const char *name, const struct policy
 		     "# mamori state of dataset %s; written by mamori run, do not edit\n"
 		     "backup_ns=%" PRId64 "\nbackup_ok=%d\nbackup_snapshot=%s\n"
 		     "check_ns=%" PRId64 "\ncheck_ok=%d\ncopy_ns=%" PRId64 "\ncopy_ok=%d\n"
-		     "forget_ns=%" PRId64 "\nforget_ok=%d\nerror=%s\n",
+		     "forget_ns=%" PRId64 "\nforget_ok=%d\nprune_pending=%d\nerror=%s\n",
 		     name, st->backup_ns, st->backup_ok, st->backup_snapshot, st->check_ns,
-		     st->check_ok, st->copy_ns, st->copy_ok, st->forget_ns, st->forget_ok, err);
+		     st->check_ok, st->copy_ns, st->copy_ok, st->forget_ns, st->forget_ok,
+		     st->prune_pending, err);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return mm_fail(c, MM_ELIMIT, "state too long");
 	if ((e = mkdir_p(p->state_dir, 0700, c)) != 0)

@@ -58,7 +58,7 @@ one(const struct policy *p, const struct policy_dataset *d, const char *password
 
 	memset(&snap, 0, sizeof(snap));
 	s->d = d;
-	s->copy_available = 0;
+	s->copy_available = 1;
 	if (policy_state_read(p, d->name, &s->st, &c) != 0) {
 		snprintf(s->error, sizeof(s->error), "%s", c.msg);
 		note(s, VERDICT_UNKNOWN, s->error);
@@ -94,6 +94,48 @@ one(const struct policy *p, const struct policy_dataset *d, const char *password
 			snprintf(msg, sizeof(msg), "last backup %s ago, %d%% of its RPO of %s", age,
 				 (int)((double)s->age * 100 / (double)d->rpo), obj);
 		note(s, s->backup_verdict, msg);
+	}
+	/* the offsite copy: its newest snapshot of the dataset against the RPO */
+	if (d->copy_to != NULL) {
+		struct repo *dst = NULL;
+		struct snapshot os;
+		struct mm_ctx oc = MM_CTX_INIT;
+		int of = -1;
+
+		memset(&os, 0, sizeof(os));
+		if (policy_open_repo(d->copy_to, password, 0, "status", &dst, &oc) == 0)
+			of = policy_last_snapshot(dst, d, &os, &oc);
+		if (of < 0) {
+			snprintf(s->offsite_error, sizeof(s->offsite_error), "%s", oc.msg);
+			s->offsite_verdict = VERDICT_WARNING;
+			snprintf(msg, sizeof(msg), "offsite repository %s cannot be read: %s",
+				 d->copy_to->name, oc.msg);
+			note(s, VERDICT_WARNING, msg);
+		} else if (of == 0) {
+			s->offsite_verdict = VERDICT_CRITICAL;
+			snprintf(msg, sizeof(msg), "never copied to %s", d->copy_to->name);
+			note(s, VERDICT_CRITICAL, msg);
+		} else {
+			s->have_offsite = 1;
+			s->offsite_ns = os.time_ns;
+			s->offsite_age = (now - os.time_ns) / 1000000000;
+			if (s->offsite_age < 0)
+				s->offsite_age = 0;
+			conf_format_duration(s->offsite_age, age, sizeof(age));
+			s->offsite_verdict = against((double)s->offsite_age, (double)d->rpo);
+			snprintf(msg, sizeof(msg), "offsite copy in %s %s old, %s its RPO of %s",
+				 d->copy_to->name, age, s->offsite_verdict == VERDICT_CRITICAL ?
+				 "over" : "near", obj);
+			if (s->offsite_verdict != VERDICT_OK)
+				note(s, s->offsite_verdict, msg);
+		}
+		if (s->st.copy_ns > 0 && !s->st.copy_ok) {
+			s->offsite_verdict = VERDICT_CRITICAL;
+			snprintf(msg, sizeof(msg), "the last offsite copy failed: %s", s->st.error);
+			note(s, VERDICT_CRITICAL, msg);
+		}
+		snapshot_release(&os);
+		repo_free(dst);
 	}
 	/* the periodic check */
 	if (d->has_check) {

@@ -378,6 +378,8 @@ struct probe {
 	int done;          /* no more requests: failed, kissed, or finished */
 	ntp_ts last_tx;    /* the server's transmit time of the last good reply */
 	ntp_ts tx, t1;     /* the last request: its random bits, our send time */
+	ntp_ts old_tx[TS_MAX_SAMPLES]; /* earlier requests: a late reply is not bogus */
+	unsigned nold;
 	int waiting;       /* a request is out, no valid reply yet */
 	struct ntp_sample smp[TS_MAX_SAMPLES];
 	struct ntp_packet pkt[TS_MAX_SAMPLES];
@@ -400,6 +402,8 @@ probe_send(struct probe *p, const struct ts_clock *clk, const struct ts_net *net
 	req.mode = 3;
 	/* A random transmit timestamp: the reply must echo it as origin, so an
 	 * off-path attacker must guess 64 bits, and our clock is not revealed. */
+	if (p->s->sent > 0 && p->nold < TS_MAX_SAMPLES)
+		p->old_tx[p->nold++] = p->tx;
 	if (RAND_bytes((unsigned char *)&p->tx, sizeof(p->tx)) != 1)
 		return mm_fail(c, MM_ECRYPTO, "RAND_bytes failed");
 	req.tx = p->tx;
@@ -412,6 +416,19 @@ probe_send(struct probe *p, const struct ts_clock *clk, const struct ts_net *net
 		snprintf(s->detail, sizeof(s->detail), "%.500s", c->msg);
 		p->done = 1;
 		p->waiting = 0;
+	}
+	return 0;
+}
+
+/* A server reply whose origin is one of our earlier requests. */
+static int
+probe_is_late(const struct probe *p, const struct ntp_packet *rep)
+{
+	if (rep->mode != 4)
+		return 0;
+	for (unsigned i = 0; i < p->nold; i++) {
+		if (rep->org == p->old_tx[i])
+			return 1;
 	}
 	return 0;
 }
@@ -458,6 +475,10 @@ probe_wait(struct probe *p, double deadline, const struct ts_clock *clk,
 			s->other_addr++;
 			if (s->received == 0)
 				s->cause = TS_CAUSE_OTHER_ADDR;
+			continue;
+		}
+		if (ntp_packet_decode(in, n, &rep, &rc) == 0 && probe_is_late(p, &rep)) {
+			s->late++; /* the answer to an earlier request, after its deadline */
 			continue;
 		}
 		if ((e = ntp_packet_decode(in, n, &rep, &rc)) != 0 ||

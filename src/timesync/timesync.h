@@ -173,6 +173,7 @@ struct ts_source {
 
 	unsigned sent, received;     /* reach: received/sent valid replies */
 	unsigned bogus, other_addr;  /* dropped replies */
+	unsigned late;               /* replies to an earlier request, after its wait */
 	char kiss[5];
 	int have_sample;
 	/* from the least-delay sample */

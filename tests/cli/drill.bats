@@ -101,6 +101,27 @@ assert x["projected"] >= x["seconds"], x
 	[[ "$output" =~ ^"MAMORI DRILL CRITICAL - 1 datasets; corpus: $T/corpus/" ]]
 }
 
+@test "drill --offsite restores from the copy-to repository and keeps its result there" {
+	drill_setup small
+	mm -r "$T/offsite" --password-file "$T/pw" init >/dev/null
+	cat >> "$MAMORI_CONFIG" <<CONF
+
+[repository offsite]
+url = $T/offsite
+password-file = $T/pw
+CONF
+	sed -i 's/^repository = local$/repository = local\ncopy-to = offsite/' "$MAMORI_CONFIG"
+	# what an offsite copy leaves there: a snapshot with the dataset's tag
+	mm -r "$T/offsite" --password-file "$T/pw" backup --tag dataset=small \
+		--stdin-from-command --stdin-filename small -- cat "$T/small.txt" >/dev/null
+	run env MAMORI_NOW=2026-12-01T00:05:00Z "$MAMORI" drill --offsite
+	[ "$status" -eq 46 ]
+	[ "${lines[0]}" = "corpus (priority 1): FAILED: no copy in the offsite repository" ]
+	[[ "${lines[1]}" =~ ^"small (priority 2): snapshot "[0-9a-f]{8}": 1 files, 12 B restored in " ]]
+	[ "$(ls "$T/offsite/drills" | wc -l)" -eq 2 ]
+	[ ! -e "$T/repo/drills" ] || [ "$(ls "$T/repo/drills" | wc -l)" -eq 0 ]
+}
+
 @test "drill refuses a target that already holds the dataset and a bad sample" {
 	drill_setup small
 	mkdir -p "$T/scratch/small"

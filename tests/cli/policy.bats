@@ -12,7 +12,9 @@ policy_setup() {
 	printf 'local secret\n' > "$T/local.pw"
 	printf 'offsite secret\n' > "$T/offsite.pw"
 	mm -r "$T/repo" --password-file "$T/local.pw" init --key-name "情報政策課 山田" >/dev/null
-	mm -r "$T/offsite" --password-file "$T/offsite.pw" init >/dev/null
+	# an offsite copy needs the same chunking and IDs (docs/cli.md, copy)
+	mm -r "$T/offsite" --password-file "$T/offsite.pw" init \
+		--copy-chunker-params-from "$T/repo" --from-password-file "$T/local.pw" >/dev/null
 	mkdir -p "$T/src/jumin" "$T/src/bunsho"
 	seq 1 50000 > "$T/src/jumin/register.csv"
 	printf '税務 2026\n' > "$T/tax.txt"
@@ -63,14 +65,14 @@ at() {
 	policy_setup
 	run at 2026-12-01T00:00:00Z status --nagios
 	[ "$status" -eq 2 ]
-	[ "$output" = "MAMORI CRITICAL - 3 datasets: 3 critical, 0 warning, 0 unknown, 0 ok; juminkiroku: never backed up, zeimu: never backed up, bunsho: never backed up | 'juminkiroku_age'=Us;2880;3600;0 'zeimu_age'=Us;11520;14400;0 'bunsho_age'=Us;69120;86400;0" ]
+	[ "$output" = "MAMORI CRITICAL - 3 datasets: 3 critical, 0 warning, 0 unknown, 0 ok; juminkiroku: never backed up, zeimu: never backed up, bunsho: never backed up | 'juminkiroku_age'=Us;2880;3600;0 'juminkiroku_offsite_age'=Us;2880;3600;0 'zeimu_age'=Us;11520;14400;0 'bunsho_age'=Us;69120;86400;0" ]
 
 	run at 2026-12-01T00:00:00Z run
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "juminkiroku (priority 1)" ]
 	[[ "${lines[1]}" =~ ^"  backup  done: snapshot "[0-9a-f]{8}" saved"$ ]]
-	[ "${lines[2]}" = "  forget  done: 0 snapshots removed, 1 kept by 'hourly=24 daily=14 weekly=8 monthly=12 yearly=5'; prune (freeing the data only they used) is not available in this build" ]
-	[ "${lines[3]}" = "  copy    not available in this build: copy to repository offsite is not available in this build; no offsite copy was made" ]
+	[ "${lines[2]}" = "  forget  done: 0 snapshots removed, 1 kept by 'hourly=24 daily=14 weekly=8 monthly=12 yearly=5'" ]
+	[[ "${lines[3]}" =~ ^"  copy    done: 1 snapshots copied to offsite (0 there already), "[0-9.]+" KiB stored"$ ]]
 	[[ "${lines[4]}" =~ ^"  check   done: no problems (1 snapshots, "[0-9]+" of "[0-9]+" packs read)"$ ]]
 	[ "${lines[5]}" = "zeimu (priority 2)" ]
 	[[ "${lines[6]}" =~ ^"  backup  done: snapshot "[0-9a-f]{8}" saved"$ ]]
@@ -83,25 +85,25 @@ at() {
 
 	run at 2026-12-01T00:10:00Z status --nagios
 	[ "$status" -eq 0 ]
-	[ "$output" = "MAMORI OK - 3 datasets: 0 critical, 0 warning, 0 unknown, 3 ok | 'juminkiroku_age'=600s;2880;3600;0 'zeimu_age'=600s;11520;14400;0 'bunsho_age'=600s;69120;86400;0" ]
+	[ "$output" = "MAMORI OK - 3 datasets: 0 critical, 0 warning, 0 unknown, 3 ok | 'juminkiroku_age'=600s;2880;3600;0 'juminkiroku_offsite_age'=600s;2880;3600;0 'zeimu_age'=600s;11520;14400;0 'bunsho_age'=600s;69120;86400;0" ]
 	run at 2026-12-01T00:10:00Z status
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "OK: 3 datasets, 0 critical, 0 warning, 0 unknown, 3 ok" ]
 	[ "${lines[1]}" = "juminkiroku (priority 1): OK: last backup 10m ago, 16% of its RPO of 1h" ]
 	[[ "${lines[2]}" =~ ^"  backup   OK: snapshot "[0-9a-f]{8}" of 2026-12-01T00:00:00Z, 10m ago (RPO 1h)"$ ]]
-	[ "${lines[3]}" = "  offsite  not available in this build: no copy to offsite is made" ]
+	[ "${lines[3]}" = "  offsite  OK: copy in offsite of 2026-12-01T00:00:00Z, 10m old (RPO 1h)" ]
 	[ "${lines[4]}" = "  check    OK: no problems at 2026-12-01T00:00:00Z (daily)" ]
 	[ "${lines[5]}" = "  drill    no drill yet (RTO 4h)" ]
 
 	# 50 minutes: over 80 % of juminkiroku's RPO of 1h
 	run at 2026-12-01T00:50:00Z status --nagios
 	[ "$status" -eq 1 ]
-	[ "$output" = "MAMORI WARNING - 3 datasets: 0 critical, 1 warning, 0 unknown, 2 ok; juminkiroku: last backup 50m ago, 83% of its RPO of 1h | 'juminkiroku_age'=3000s;2880;3600;0 'zeimu_age'=3000s;11520;14400;0 'bunsho_age'=3000s;69120;86400;0" ]
+	[ "$output" = "MAMORI WARNING - 3 datasets: 0 critical, 1 warning, 0 unknown, 2 ok; juminkiroku: last backup 50m ago, 83% of its RPO of 1h | 'juminkiroku_age'=3000s;2880;3600;0 'juminkiroku_offsite_age'=3000s;2880;3600;0 'zeimu_age'=3000s;11520;14400;0 'bunsho_age'=3000s;69120;86400;0" ]
 
 	# 2 hours: juminkiroku missed its RPO
 	run at 2026-12-01T02:00:00Z status --nagios
 	[ "$status" -eq 2 ]
-	[ "$output" = "MAMORI CRITICAL - 3 datasets: 1 critical, 0 warning, 0 unknown, 2 ok; juminkiroku: last backup 2h ago, over its RPO of 1h | 'juminkiroku_age'=7200s;2880;3600;0 'zeimu_age'=7200s;11520;14400;0 'bunsho_age'=7200s;69120;86400;0" ]
+	[ "$output" = "MAMORI CRITICAL - 3 datasets: 1 critical, 0 warning, 0 unknown, 2 ok; juminkiroku: last backup 2h ago, over its RPO of 1h | 'juminkiroku_age'=7200s;2880;3600;0 'juminkiroku_offsite_age'=7200s;2880;3600;0 'zeimu_age'=7200s;11520;14400;0 'bunsho_age'=7200s;69120;86400;0" ]
 	run at 2026-12-01T02:00:00Z --json status
 	[ "$status" -eq 2 ]
 	[ "$(printf '%s' "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], [x["status"] for x in d["datasets"]], d["datasets"][0]["backup"]["age"])')" = "CRITICAL ['CRITICAL', 'OK', 'OK'] 7200" ]
@@ -132,7 +134,8 @@ at() {
 	done
 	run at 2026-12-01T04:00:00Z run juminkiroku
 	[ "$status" -eq 0 ]
-	[ "${lines[2]}" = "  forget  done: 1 snapshots removed, 2 kept by 'last=2'; prune (freeing the data only they used) is not available in this build" ]
+	[[ "${lines[2]}" =~ ^"  forget  done: 1 snapshots removed, 2 kept by 'last=2'; pruned: "[0-9.]+" "[KMG]?"B freed ("[0-9]+" packs deleted, "[0-9]+" repacked)"$ ]]
+	[[ "${lines[3]}" =~ ^"  copy    done: 1 snapshots copied to offsite (1 there already), " ]]
 	run mm -r "$T/repo" --password-file "$T/local.pw" --json snapshots
 	# juminkiroku keeps its two newest; bunsho (no keep, due once a day) its one
 	[ "$(printf '%s' "$output" | python3 -c 'import json,sys; print([(s["tags"][0], s["time"]) for s in json.load(sys.stdin)])')" = "[('dataset=bunsho', '2026-12-01T00:00:00Z'), ('dataset=juminkiroku', '2026-12-01T03:00:00Z'), ('dataset=juminkiroku', '2026-12-01T04:00:00Z')]" ]
@@ -235,7 +238,7 @@ rpo = 1h
 		[ "$output" = "mamori: $2" ] || { echo "got: $output"; return 1; }
 	}
 	check_err "$base$ds[datset b]
-" "c.conf:8: unknown section [datset b]; expected one of: [repository NAME], [dataset NAME]"
+" "c.conf:8: unknown section [datset b]; expected one of: [repository NAME], [dataset NAME], [monitor], [check NAME], [alert NAME]"
 	check_err "$base${ds}rpp = 1h
 " "c.conf:8: unknown key 'rpp' in [dataset a]; expected one of: paths, excludes, command, filename, repository, copy-to, priority, rpo, rto, schedule, keep, check, pre, post"
 	check_err "$base${ds}rpo = 2h
@@ -396,7 +399,7 @@ WantedBy=timers.target" ]
 	[ "${lines[1]}" = "From $MAMORI_CONFIG, made 2026-12-01T00:10:00Z by mamori 0.1.0." ]
 	[ "${lines[3]}" = "## 1. juminkiroku (priority 1)" ]
 	[[ "$output" =~ "- key holders (1 key file): '情報政策課 山田' ("[^@]+"@"[^,]+", key "[0-9a-f]{8}", this password)" ]]
-	[[ "$output" == *"- last good snapshot (offsite, offsite): copy is not available in this build"* ]]
+	[[ "$output" =~ "- last good snapshot (offsite, offsite \`$T/offsite\`): "[0-9a-f]{8}" of 2026-12-01T00:00:00Z; if the local repository is lost, restore it from there: \`mamori -r $T/offsite restore "[0-9a-f]{64}" ...\`" ]]
 	[[ "$output" == *"- expected time: unknown, no drill yet (run \`mamori drill juminkiroku\`)"* ]]
 	[[ "$output" == *"## 2. zeimu (priority 2)"*"- expected time (drill of 2026-12-01T00:05:00Z): "*" for this dataset, "*" from the start of the plan, within the RTO"* ]]
 	[[ "$output" == *"    mamori -r $T/repo --password-file $T/local.pw restore "*" --target /var/tmp/mamori-restore/zeimu"* ]]

@@ -3,9 +3,12 @@
 # cluster with its RADOS Gateway on 127.0.0.1 (tests/peers/ceph-rgw), one
 # for the whole file. An independent client (s3cmd) lists and fetches what
 # mamori wrote. Faults: the gateway stopped mid-backup, a server that never
-# answers, a wrong secret key, a missing bucket, a clock 20 minutes off.
+# answers, a wrong secret key, a missing bucket, a clock 20 minutes off;
+# copy into and out of the bucket.
 
 load helpers
+# helpers.bash's setup, kept under another name: this file's setup adds to it.
+eval "$(declare -f setup | sed '1s/^setup/helpers_setup/')"
 
 setup_file() {
 	PEERS=$MAMORI_SRC/tests/peers
@@ -37,13 +40,7 @@ teardown_file() {
 }
 
 setup() {
-	: "${MAMORI:?}"
-	T=$BATS_TEST_TMPDIR
-	export MAMORI_PASSWORD_FILE=$T/password MAMORI_TEST_KDF=1
-	unset MAMORI_PASSWORD
-	printf 'test password\n' > "$MAMORI_PASSWORD_FILE"
-	TOOLS=$MAMORI_SRC/tests/tools
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+	helpers_setup
 	# One bucket per test; quick retries so failures end fast.
 	BUCKET=mm-t$BATS_TEST_NUMBER
 	export MAMORI_REPOSITORY=s3:$S3_ENDPOINT/$BUCKET/repo
@@ -106,6 +103,11 @@ start_proxy() {
 	run mm --json check --read-data
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | json_field errors unindexed_packs snapshots)" = "0 0 2" ]
+	npacks=$(echo "$output" | json_field packs)
+	# Listings of 2 keys a page: every pack still found, page after page.
+	run mm -o s3.list-keys=2 --json check
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field errors unindexed_packs snapshots packs)" = "0 0 2 $npacks" ]
 
 	# What s3cmd sees: only mamori's layout under the prefix, no lock left.
 	s3c ls -r "s3://$BUCKET/" | awk '{print $4}' | sed "s|^s3://$BUCKET/||" >"$T/keys"
@@ -219,4 +221,38 @@ while True:
 	[ "$(echo "$output" | json_field errors unindexed_packs)" = "0 0" ]
 	mm restore latest --target "$T/out" >/dev/null
 	for i in 1 2 3 4 5; do cmp "$T/src/f$i" "$T/out$T/src/f$i"; done
+}
+
+@test "s3: copy from a local repository into the bucket and back out; a second copy sends nothing" {
+	export MAMORI_REPOSITORY=$T/local
+	mkdir "$T/src"
+	head -c 3000000 /dev/urandom >"$T/src/a.bin"
+	echo "住民記録" >"$T/src/b.txt"
+	mm init >/dev/null
+	mm backup "$T/src" >/dev/null
+	printf 'second password\n' >"$T/password2"
+	S3R=s3:$S3_ENDPOINT/$BUCKET/copy
+	run mm -r "$S3R" --password-file "$T/password2" init \
+		--copy-chunker-params-from "$T/local" --from-password-file "$MAMORI_PASSWORD_FILE"
+	[ "$status" -eq 0 ]
+	run mm --json copy --to "$S3R" --to-password-file "$T/password2"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field snapshots_copied snapshots_skipped)" = "1 0" ]
+	run mm --json copy --to "$S3R" --to-password-file "$T/password2"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field snapshots_copied snapshots_skipped blobs_sent)" = "0 1 0" ]
+	run mm -r "$S3R" --password-file "$T/password2" --json check --read-data
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field errors snapshots)" = "0 1" ]
+	# And from the bucket into another local repository.
+	run mm -r "$T/back" --password-file "$T/password2" init \
+		--copy-chunker-params-from "$S3R" --from-password-file "$T/password2"
+	[ "$status" -eq 0 ]
+	run mm -r "$S3R" --password-file "$T/password2" --json copy --to "$T/back" \
+		--to-password-file "$T/password2"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field snapshots_copied)" = "1" ]
+	mm -r "$T/back" --password-file "$T/password2" restore latest --target "$T/out" >/dev/null
+	cmp "$T/src/a.bin" "$T/out$T/src/a.bin"
+	cmp "$T/src/b.txt" "$T/out$T/src/b.txt"
 }

@@ -524,9 +524,9 @@ test_list_pages(void **state)
 	assert_string_equal(g.names[1], NAME_B);
 	assert_int_equal(g.sizes[1], 18446744073709551614ull);
 	/* Canonical queries: sorted, every reserved byte encoded. */
-	assert_string_equal(srv.seen[0].target, "/bkt?list-type=2&prefix=p%2Fq%2Fdata%2F");
+	assert_string_equal(srv.seen[0].target, "/bkt?list-type=2&max-keys=1000&prefix=p%2Fq%2Fdata%2F");
 	assert_string_equal(srv.seen[1].target, "/bkt?continuation-token=1%2Fa%2Bb%3D&"
-			    "list-type=2&prefix=p%2Fq%2Fdata%2F");
+			    "list-type=2&max-keys=1000&prefix=p%2Fq%2Fdata%2F");
 	script(bad, 1);
 	assert_int_equal(backend_list(be, OBJ_PACK, collect, &g, &c), MM_ECORRUPT);
 	backend_free(be);

@@ -267,7 +267,7 @@ test_select(void **state)
 /* ---- a fake clock and a fake server ------------------------------------- */
 
 enum fake_mode { FAKE_GOOD, FAKE_KISS, FAKE_BADORG, FAKE_TIMEOUT, FAKE_REFUSED,
-		 FAKE_LEAP3, FAKE_SHORT, FAKE_OTHER };
+		 FAKE_LEAP3, FAKE_SHORT, FAKE_OTHER, FAKE_LATE };
 
 struct fake {
 	int64_t now;      /* ns, our clock */
@@ -277,6 +277,8 @@ struct fake {
 	uint8_t req[NTP_PACKET_LEN];
 	int pending;
 	unsigned requests;
+	ntp_ts prev_tx;   /* FAKE_LATE: the request before, answered late first */
+	int late_due;
 };
 
 static int64_t
@@ -318,6 +320,13 @@ f_send(void *sock, const struct ts_addr *to, const void *p, size_t n, struct mm_
 	struct fake *f = sock;
 
 	assert_int_equal(n, NTP_PACKET_LEN);
+	if (f->requests > 0) {
+		struct ntp_packet old;
+		struct mm_ctx ig = MM_CTX_INIT;
+		assert_int_equal(ntp_packet_decode(f->req, sizeof(f->req), &old, &ig), 0);
+		f->prev_tx = old.tx;
+		f->late_due = f->mode == FAKE_LATE;
+	}
 	memcpy(f->req, p, n);
 	f->pending = 1;
 	f->requests++;
@@ -352,6 +361,11 @@ f_recv(void *sock, void *p, size_t cap, size_t *n, struct ts_addr *from, int64_t
 	rep.root_delay = 0x00000100;
 	rep.root_disp = 0x00000100;
 	rep.org = f->mode == FAKE_BADORG ? q.tx ^ 1 : q.tx;
+	if (f->late_due) {
+		rep.org = f->prev_tx; /* the answer to the last round, late */
+		f->late_due = 0;
+		f->pending = 1;
+	}
 	rep.rx = ntp_ts_from_unix_ns(f->now + 500000 + f->ahead);
 	rep.tx = ntp_ts_from_unix_ns(f->now + 600000 + f->ahead);
 	if (f->mode == FAKE_KISS) {
@@ -475,6 +489,15 @@ test_check_faults(void **state)
 	run_fake(&f, &r);
 	assert_int_equal(r.src[0].verdict, TS_UNSYNC);
 	assert_int_equal(r.have_offset, 0);
+	ts_result_release(&r);
+
+	f.mode = FAKE_LATE;
+	f.requests = 0;
+	run_fake(&f, &r);
+	assert_int_equal(r.src[0].verdict, TS_GOOD);
+	assert_int_equal(r.src[0].received, 4);
+	assert_int_equal(r.src[0].late, 3);
+	assert_int_equal(r.src[0].bogus, 0);
 	ts_result_release(&r);
 
 	f.mode = FAKE_OTHER;

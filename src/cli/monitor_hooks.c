@@ -1,0 +1,186 @@
+/*
+ * The monitor's backups and time probes read what the policy and time-sync
+ * modules already judge: this file hands their results over (struct
+ * mon_hooks), so neither rule is written twice and the monitor module does
+ * not depend on its siblings.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "monitor/monitor.h"
+#include "policy/policy.h"
+#include "timesync/timesync.h"
+
+/* Messages are cut at the end of their buffers on purpose. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+static enum mon_state
+from_verdict(enum policy_verdict v)
+{
+	return (enum mon_state)v; /* the same numbers: Nagios' */
+}
+
+static int
+policy_ready(struct mon_policy_hooks *h, struct mm_ctx *c)
+{
+	struct conf_schema s = CONF_SCHEMA_INIT;
+	const char *sd = getenv("MAMORI_STATE_DIR");
+	int e;
+
+	if (h->p != NULL)
+		return 0;
+	if ((h->p = calloc(1, sizeof(*h->p))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	h->p->state_dir = sd && sd[0] ? sd : POLICY_STATE_DEFAULT;
+	h->p->clock = h->clock;
+	if ((e = cli_conf_schema(&s)) == 0 && (e = policy_load(&s, h->config, h->p, c)) == 0)
+		return 0;
+	free(h->p);
+	h->p = NULL;
+	return e == MM_ENOMEM ? mm_fail(c, e, "out of memory") : e;
+}
+
+static int
+hook_backups(void *arg, const char *dataset, struct mon_backup_reading **out, size_t *n,
+	     struct mm_ctx *c)
+{
+	struct mon_policy_hooks *h = arg;
+	const struct policy_dataset **ds = NULL;
+	struct dataset_status *st = NULL;
+	struct mon_backup_reading *b = NULL;
+	char *name = (char *)dataset;
+	int64_t now;
+	size_t k = 0;
+	int e;
+
+	if ((e = policy_ready(h, c)) != 0)
+		return e;
+	now = mm_clock_now(&h->p->clock);
+	if ((ds = calloc(h->p->nds ? h->p->nds : 1, sizeof(*ds))) == NULL ||
+	    (st = calloc(h->p->nds ? h->p->nds : 1, sizeof(*st))) == NULL) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((e = policy_select(h->p, dataset ? &name : NULL, dataset ? 1 : 0, ds, &k, c)) != 0)
+		goto out;
+	if ((e = policy_status(h->p, ds, k, h->password, st, c)) != 0)
+		goto out;
+	if ((b = calloc(k ? k : 1, sizeof(*b))) == NULL) {
+		e = mm_fail(c, MM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < k; i++) {
+		const struct dataset_status *s = &st[i];
+		snprintf(b[i].dataset, sizeof(b[i].dataset), "%s", s->d->name);
+		b[i].state = from_verdict(s->verdict);
+		snprintf(b[i].reason, sizeof(b[i].reason), "%s", s->reason);
+		b[i].have_snapshot = s->have_snapshot;
+		b[i].age_s = s->age;
+		b[i].rpo_s = s->d->rpo;
+		b[i].rto_s = s->d->rto;
+		b[i].have_check = s->st.check_ns != 0;
+		b[i].check_ok = s->st.check_ok;
+		b[i].check_age_s = s->st.check_ns ? (now - s->st.check_ns) / 1000000000 : 0;
+		b[i].have_drill = s->have_drill;
+		b[i].drill_ok = s->have_drill && s->drill.ok;
+		b[i].drill_age_s = s->have_drill ? (now - s->drill.time_ns) / 1000000000 : 0;
+		b[i].drill_seconds = s->have_drill ? s->drill.projected : 0;
+	}
+	*out = b;
+	*n = k;
+	b = NULL;
+	e = 0;
+out:
+	for (size_t i = 0; st && i < k; i++)
+		dataset_status_release(&st[i]);
+	free(st);
+	free(ds);
+	free(b);
+	return e;
+}
+
+static int
+hook_clock(void *arg, const char *servers, double timeout_s, struct mon_time_reading *out,
+	   struct mm_ctx *c)
+{
+	struct mon_policy_hooks *h = arg;
+	struct ts_kernel k;
+	struct ts_result r = TS_RESULT_INIT;
+	struct ts_check_opts o = TS_CHECK_OPTS_INIT;
+	char proc[1100], list[1024], *save = NULL, *tok;
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = ts_kernel_read(&k, c)) != 0)
+		return e;
+	snprintf(proc, sizeof(proc), "%s/proc", h->root ? h->root : "");
+	(void)ts_daemons_running(proc, &k);
+	out->synchronised = k.synchronised;
+	out->offset = k.offset;
+	out->est_error = k.est_error;
+	out->max_error = k.max_error;
+	for (unsigned bit = 1; bit <= TS_DAEMON_OPENNTPD; bit <<= 1)
+		if (k.daemons & bit) {
+			size_t l = strlen(out->daemons);
+			snprintf(out->daemons + l, sizeof(out->daemons) - l, "%s%s", l ? ", " : "",
+				 ts_daemon_name(bit));
+		}
+	if (servers == NULL)
+		return 0;
+	snprintf(list, sizeof(list), "%s", servers);
+	for (tok = strtok_r(list, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save))
+		if ((e = ts_result_add(&r, tok, 123, 0, "monitor", c)) != 0)
+			goto out;
+	/* Two samples a server keep a cycle short; `mamori time check` takes more. */
+	o.samples = 2;
+	o.timeout = timeout_s;
+	o.interval = 0.05;
+	if ((e = ts_check_run(&r, &o, &ts_system_clock, &ts_udp_net, c)) != 0)
+		goto out;
+	out->nservers = (int)r.n;
+	out->have_server_offset = r.have_offset;
+	out->server_offset = r.offset;
+	for (size_t i = 0; i < r.n; i++) {
+		char adv[512];
+		size_t l = strlen(out->detail);
+		if (r.src[i].verdict == TS_GOOD)
+			continue;
+		ts_source_advice(&r.src[i], adv, sizeof(adv));
+		snprintf(out->detail + l, sizeof(out->detail) - l, "%s%s %s: %s", l ? "; " : "",
+			 r.src[i].name, ts_verdict_name(r.src[i].verdict), adv);
+	}
+	e = 0;
+out:
+	ts_result_release(&r);
+	return e;
+}
+
+void
+mon_policy_hooks_init(struct mon_policy_hooks *h, const char *config, const char *root,
+		      const struct mm_clock *clock, const char *password)
+{
+	memset(h, 0, sizeof(*h));
+	h->config = config;
+	h->root = root;
+	h->clock = *clock;
+	h->password = password;
+}
+
+void
+mon_policy_hooks_set(struct mon_policy_hooks *h, struct mon_env *env)
+{
+	env->hooks.backups = hook_backups;
+	env->hooks.clock = hook_clock;
+	env->hooks.arg = h;
+}
+
+void
+mon_policy_hooks_release(struct mon_policy_hooks *h)
+{
+	if (h->p != NULL) {
+		policy_release(h->p);
+		free(h->p);
+		h->p = NULL;
+	}
+}

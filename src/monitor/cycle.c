@@ -1,0 +1,450 @@
+/*
+ * One monitoring cycle: load what the checks remembered, run the probes,
+ * judge, then (for the agent) advance the rules, send the alerts that are
+ * due and save everything in one durable file, so that a restart neither
+ * forgets a trend nor repeats an alert.
+ *
+ * The state file (STATE_DIR/state) is text, one line per item:
+ *   mamori-monitor-state 1
+ *   rule CHECK state since pending pending_since alerted history last_raw flapping seen
+ *   memo CHECK KEY VALUE        (KEY and VALUE percent-encoded)
+ * A delivery not yet made to a sink is kept in the check's memory under
+ * "@q.SINK" (what to send) and "@m.SINK" (its message) until it succeeds.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "monitor/monitor_internal.h"
+
+#define STATE_FILE_MAX (16u * 1024 * 1024)
+#define STATE_MAGIC "mamori-monitor-state 1"
+
+static int
+pct_encode(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int e = 0;
+
+	for (; *s && e == 0; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch <= ' ' || ch == '%' || ch >= 0x7f) {
+			uint8_t t[3] = { '%', (uint8_t)hex[ch >> 4], (uint8_t)hex[ch & 15] };
+			e = buf_append(b, t, 3);
+		} else {
+			e = buf_append_u8(b, ch);
+		}
+	}
+	if (e == 0 && b->len == 0)
+		e = buf_append_u8(b, '-'); /* never an empty field */
+	return e;
+}
+
+/* Decode in place; "-" is the empty string. */
+static void
+pct_decode(char *s)
+{
+	char *o = s;
+
+	if (strcmp(s, "-") == 0) {
+		*s = '\0';
+		return;
+	}
+	for (char *p = s; *p; p++) {
+		unsigned v;
+		if (*p == '%' && p[1] && p[2] && sscanf(p + 1, "%2x", &v) == 1) {
+			*o++ = (char)v;
+			p += 2;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+static struct mon_checkrun *
+run_named(struct mon_cycle *cy, const char *name)
+{
+	for (size_t i = 0; i < cy->n; i++)
+		if (strcmp(cy->runs[i].check->name, name) == 0)
+			return &cy->runs[i];
+	return NULL;
+}
+
+/* Lines for checks no longer configured are dropped. */
+static int
+state_load(const char *dir, struct mon_cycle *cy, struct mm_ctx *c)
+{
+	struct buf b = BUF_INIT;
+	char *path = path_join(dir, "state"), *line, *save = NULL;
+	int e;
+
+	if (path == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	e = file_read_all(path, STATE_FILE_MAX, &b, c);
+	if (e == MM_ENOENT) {
+		e = 0;
+		goto out;
+	}
+	if (e != 0 || (e = buf_append_u8(&b, '\0')) != 0)
+		goto out;
+	line = strtok_r((char *)b.data, "\n", &save);
+	if (line == NULL || strcmp(line, STATE_MAGIC) != 0) {
+		e = mm_fail(c, MM_ECORRUPT, "%s is not a monitor state file (move it away; the "
+			    "agent starts afresh)", path);
+		goto out;
+	}
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		char kind[8], name[256], key[4096], *val;
+		struct mon_checkrun *cr;
+		int st, pend, al, lr, fl, seen;
+		long long since, psince;
+		unsigned hist;
+
+		if (sscanf(line, "%7s %255s", kind, name) != 2)
+			continue;
+		pct_decode(name);
+		if ((cr = run_named(cy, name)) == NULL)
+			continue;
+		if (strcmp(kind, "rule") == 0 &&
+		    sscanf(line, "%*s %*s %d %lld %d %lld %d %x %d %d %d", &st, &since, &pend, &psince,
+			   &al, &hist, &lr, &fl, &seen) == 9) {
+			cr->rule.state = (enum mon_state)(st & 3);
+			cr->rule.since = since;
+			cr->rule.pending = (enum mon_state)(pend & 3);
+			cr->rule.pending_since = psince;
+			cr->rule.alerted = (enum mon_state)(al & 3);
+			cr->rule.history = hist;
+			cr->rule.last_raw = (enum mon_state)(lr & 3);
+			cr->rule.flapping = fl != 0;
+			cr->rule.seen = seen != 0;
+		} else if (strcmp(kind, "memo") == 0 && sscanf(line, "%*s %*s %4095s", key) == 1) {
+			val = strrchr(line, ' ');
+			if (val == NULL)
+				continue;
+			val++;
+			pct_decode(key);
+			pct_decode(val);
+			if ((e = mon_memo_set(&cr->memo, key, val)) != 0) {
+				e = mm_fail(c, e, "monitor state: too much kept for check %s", name);
+				goto out;
+			}
+		}
+	}
+	e = 0;
+out:
+	buf_release(&b);
+	free(path);
+	return e;
+}
+
+static int
+state_save(const char *dir, const struct mon_cycle *cy, struct mm_ctx *c)
+{
+	struct buf b = BUF_INIT;
+	char *path = NULL;
+	char line[256];
+	int e;
+
+	if ((e = mkdir_p(dir, 0700, c)) != 0)
+		return mm_prefix(c, e, "monitor state folder");
+	if ((path = path_join(dir, "state")) == NULL) {
+		e = MM_ENOMEM;
+		goto out;
+	}
+	if ((e = buf_append(&b, STATE_MAGIC "\n", strlen(STATE_MAGIC) + 1)) != 0)
+		goto out;
+	for (size_t i = 0; i < cy->n && e == 0; i++) {
+		const struct mon_checkrun *cr = &cy->runs[i];
+		const struct mon_rule_state *r = &cr->rule;
+		e = buf_append(&b, "rule ", 5);
+		if (!e) e = pct_encode(&b, cr->check->name);
+		snprintf(line, sizeof(line), " %d %lld %d %lld %d %x %d %d %d\n", r->state,
+			 (long long)r->since, r->pending, (long long)r->pending_since, r->alerted,
+			 r->history, r->last_raw, r->flapping, r->seen);
+		if (!e) e = buf_append(&b, line, strlen(line));
+		for (size_t j = 0; j < cr->memo.n && e == 0; j++) {
+			e = buf_append(&b, "memo ", 5);
+			if (!e) e = pct_encode(&b, cr->check->name);
+			if (!e) e = buf_append_u8(&b, ' ');
+			if (!e) e = pct_encode(&b, cr->memo.kv[j].key);
+			if (!e) e = buf_append_u8(&b, ' ');
+			if (!e) e = pct_encode(&b, cr->memo.kv[j].val);
+			if (!e) e = buf_append_u8(&b, '\n');
+		}
+	}
+	if (e != 0) {
+		e = mm_fail(c, e, "out of memory");
+		goto out;
+	}
+	e = file_write_atomic(path, b.data, b.len, 0600, c);
+out:
+	if (e == MM_ENOMEM)
+		mm_fail(c, e, "out of memory");
+	buf_release(&b);
+	free(path);
+	return e;
+}
+
+static int
+wanted(const char *name, const char *const *only, size_t nonly)
+{
+	if (nonly == 0)
+		return 1;
+	for (size_t i = 0; i < nonly; i++)
+		if (strcmp(only[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+mon_cycle_run(const struct mon_config *mc, const struct mon_env *env,
+	      const char *const *only, size_t nonly, struct mon_cycle *out, struct mm_ctx *c)
+{
+	struct mon_cycle cy = { NULL, 0, 0 };
+	double t0 = time_mono();
+	int e;
+
+	for (size_t i = 0; i < nonly; i++) {
+		size_t j;
+		for (j = 0; j < mc->nchecks && strcmp(mc->checks[j].name, only[i]) != 0; j++)
+			;
+		if (j == mc->nchecks)
+			return mm_fail(c, MM_ENOENT, "no check named %s in the configuration", only[i]);
+	}
+	if ((cy.runs = calloc(mc->nchecks ? mc->nchecks : 1, sizeof(*cy.runs))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < mc->nchecks; i++) {
+		if (!wanted(mc->checks[i].name, only, nonly))
+			continue;
+		cy.runs[cy.n].check = &mc->checks[i];
+		mon_result_init(&cy.runs[cy.n].res);
+		cy.n++;
+	}
+	if (mc->state_dir && (e = state_load(mc->state_dir, &cy, c)) != 0)
+		goto fail;
+	for (size_t i = 0; i < cy.n; i++) {
+		struct mon_checkrun *cr = &cy.runs[i];
+		struct mm_ctx pc = MM_CTX_INIT;
+		if (cr->check->probe->run(cr->check, env, &cr->memo, &cr->res, &pc) != 0) {
+			cr->res.state = MON_UNKNOWN;
+			snprintf(cr->res.message, sizeof(cr->res.message), "%.700s", pc.msg);
+		}
+		cr->raw = mon_judge(cr->check, &cr->res);
+	}
+	cy.seconds = time_mono() - t0;
+	*out = cy;
+	return 0;
+fail:
+	mon_cycle_release(&cy);
+	return e;
+}
+
+void
+mon_cycle_release(struct mon_cycle *cy)
+{
+	for (size_t i = 0; i < cy->n; i++) {
+		mon_result_release(&cy->runs[i].res);
+		mon_memo_release(&cy->runs[i].memo);
+	}
+	free(cy->runs);
+	memset(cy, 0, sizeof(*cy));
+}
+
+enum mon_state
+mon_cycle_worst(const struct mon_cycle *cy)
+{
+	enum mon_state w = MON_OK;
+
+	for (size_t i = 0; i < cy->n; i++) {
+		enum mon_state s = cy->runs[i].raw;
+		if (s == MON_CRITICAL || (s == MON_UNKNOWN && w != MON_CRITICAL) ||
+		    (s == MON_WARNING && w == MON_OK))
+			w = s;
+	}
+	return w;
+}
+
+/* ---- deliveries ------------------------------------------------------------- */
+
+static void
+threshold_text(const struct mon_check *k, char *out, size_t n)
+{
+	char w[32] = "", cr[32] = "";
+
+	if (k->warn.set)
+		snprintf(w, sizeof(w), "warn %g%s", k->warn.value, k->warn.pct ? "%" : "");
+	if (k->crit.set)
+		snprintf(cr, sizeof(cr), "crit %g%s", k->crit.value, k->crit.pct ? "%" : "");
+	snprintf(out, n, "%s%s%s", w, w[0] && cr[0] ? ", " : "", cr);
+}
+
+/* Queue the alert for every sink that takes it. */
+static int
+enqueue(const struct mon_config *mc, struct mon_checkrun *cr, const char *kind,
+	enum mon_state prev, int64_t now)
+{
+	char key[128], val[256];
+	int e;
+
+	for (size_t i = 0; i < mc->nsinks; i++) {
+		const struct mon_sink *s = &mc->sinks[i];
+		if (strcmp(kind, "problem") == 0 && cr->rule.state != MON_UNKNOWN &&
+		    cr->rule.state < s->min_state)
+			continue;
+		snprintf(val, sizeof(val), "%s %d %d %lld 0 %lld %d %.17g", kind, cr->rule.state, prev,
+			 (long long)now, (long long)now, cr->res.judged,
+			 cr->res.pct >= 0 ? cr->res.pct : cr->res.value);
+		snprintf(key, sizeof(key), "@q.%s", s->name);
+		if ((e = mon_memo_set(&cr->memo, key, val)) != 0)
+			return e;
+		snprintf(key, sizeof(key), "@m.%s", s->name);
+		if ((e = mon_memo_set(&cr->memo, key, cr->res.message)) != 0)
+			return e;
+	}
+	return 0;
+}
+
+static int64_t
+backoff(int tries, int64_t interval)
+{
+	uint8_t r = 0;
+	int64_t d = interval > 0 ? interval : 10;
+
+	for (int i = 1; i < tries && d < 3600; i++)
+		d *= 2;
+	if (d > 3600)
+		d = 3600;
+	if (crypto_random(&r, 1) != 0)
+		r = 128;
+	return d / 2 + (d / 2) * r / 255; /* jitter: senders do not retry in step */
+}
+
+static void
+deliver(const struct mon_config *mc, struct mon_checkrun *cr, int64_t now,
+	void (*warn)(void *, const char *), void *arg)
+{
+	for (size_t i = 0; i < mc->nsinks; i++) {
+		const struct mon_sink *s = &mc->sinks[i];
+		char qk[128], mk[128], kind[32], msg[1200], val[256];
+		struct mon_alert a;
+		struct mm_ctx c = MM_CTX_INIT;
+		const char *q, *m;
+		int st, prev, tries, judged;
+		long long t, next;
+		double v;
+
+		snprintf(qk, sizeof(qk), "@q.%s", s->name);
+		snprintf(mk, sizeof(mk), "@m.%s", s->name);
+		if ((q = mon_memo_get(&cr->memo, qk)) == NULL ||
+		    sscanf(q, "%31s %d %d %lld %d %lld %d %lf", kind, &st, &prev, &t, &tries, &next,
+			   &judged, &v) != 8 || next > now)
+			continue;
+		m = mon_memo_get(&cr->memo, mk);
+		memset(&a, 0, sizeof(a));
+		a.check = cr->check->name;
+		a.type = cr->check->probe->type;
+		a.kind = kind;
+		a.state = (enum mon_state)(st & 3);
+		a.previous = (enum mon_state)(prev & 3);
+		a.value = v;
+		a.has_value = judged;
+		threshold_text(cr->check, a.threshold, sizeof(a.threshold));
+		a.cause = m ? m : "";
+		a.host = mc->host;
+		a.time = t;
+		if (mon_sink_send(s, &a, &c) == 0) {
+			mon_memo_del(&cr->memo, qk);
+			mon_memo_del(&cr->memo, mk);
+			continue;
+		}
+		tries++;
+		snprintf(val, sizeof(val), "%s %d %d %lld %d %lld %d %.17g", kind, st, prev, t, tries,
+			 (long long)(now + backoff(tries, mc->interval_s)), judged, v);
+		if (mon_memo_set(&cr->memo, qk, val) != 0)
+			val[0] = '\0'; /* out of memory: retried on the old schedule */
+		if (warn) {
+			snprintf(msg, sizeof(msg), "alert %s for check %s not delivered (try %d, "
+				 "retried later): %s", s->name, cr->check->name, tries, c.msg);
+			warn(arg, msg);
+		}
+	}
+}
+
+int
+mon_cycle_commit(const struct mon_config *mc, const struct mon_env *env, struct mon_cycle *cy,
+		 void (*warn)(void *, const char *), void *arg, struct mm_ctx *c)
+{
+	int64_t now = mm_clock_now(&env->clock) / 1000000000;
+	int e;
+
+	for (size_t i = 0; i < cy->n; i++) {
+		struct mon_checkrun *cr = &cy->runs[i];
+		enum mon_state prev = cr->rule.state;
+		const char *kind = NULL;
+		if (mon_rule_step(&cr->rule, cr->check, cr->raw, now, &kind)) {
+			struct mon_alert a;
+			memset(&a, 0, sizeof(a));
+			a.check = cr->check->name;
+			a.type = cr->check->probe->type;
+			a.kind = kind;
+			a.state = cr->rule.state;
+			a.previous = prev;
+			a.cause = cr->res.message;
+			a.host = mc->host;
+			a.time = now;
+			mon_alert_syslog(&a);
+			if ((e = enqueue(mc, cr, kind, prev, now)) != 0)
+				return mm_fail(c, e, "out of memory");
+		}
+		deliver(mc, cr, now, warn, arg);
+	}
+	if (mc->state_dir)
+		return state_save(mc->state_dir, cy, c);
+	return 0;
+}
+
+int
+mon_accept(const struct mon_config *mc, const char *const *names, size_t n, struct mm_ctx *c)
+{
+	struct mon_cycle cy = { NULL, 0, 0 };
+	int e;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		for (j = 0; j < mc->nchecks && strcmp(mc->checks[j].name, names[i]) != 0; j++)
+			;
+		if (j == mc->nchecks)
+			return mm_fail(c, MM_ENOENT, "no check named %s in the configuration", names[i]);
+		if (strcmp(mc->checks[j].probe->type, "files") != 0)
+			return mm_fail(c, MM_EINVAL, "check %s is a %s check; only files checks have "
+				       "a baseline to accept", names[i], mc->checks[j].probe->type);
+	}
+	if ((cy.runs = calloc(mc->nchecks ? mc->nchecks : 1, sizeof(*cy.runs))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < mc->nchecks; i++) {
+		cy.runs[cy.n].check = &mc->checks[i];
+		mon_result_init(&cy.runs[cy.n].res);
+		cy.n++;
+	}
+	if ((e = state_load(mc->state_dir, &cy, c)) != 0)
+		goto out;
+	for (size_t i = 0; i < cy.n; i++) {
+		struct mon_memo *m = &cy.runs[i].memo;
+		if (!wanted(cy.runs[i].check->name, names, n))
+			continue;
+		for (size_t j = 0; j < m->n;) {
+			const char *k = m->kv[j].key;
+			if ((k[0] == 'f' || k[0] == 's') && k[1] == ':')
+				mon_memo_del(m, k); /* moves the last entry here */
+			else
+				j++;
+		}
+	}
+	e = state_save(mc->state_dir, &cy, c);
+out:
+	mon_cycle_release(&cy);
+	return e;
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# Crash consistency: a backup killed (SIGKILL) at 50 points spread over its
+# write order leaves a repository that checks clean, and the next backup
+# completes and restores exactly. The kill point is the Nth call that
+# changes a file system (tests/shims/faults.c, MAMORI_FAULT_KILL_AT), so
+# the moments are the same on a fast or a loaded machine.
+#
+# A SIGKILL is not a power cut: what the killed process wrote is still in
+# the page cache. What it checks is the order of writes and renames.
+#
+# MAMORI_CRASH_POINTS and MAMORI_CRASH_SCALE make it longer (make soak).
+# Prune's version is to be added here (same loop, `prune` killed).
+
+load helpers
+
+teardown() {
+	kill_background
+}
+
+# Back up $T/src with the shim, killed at call $1 (0: not killed).
+backup_killed_at() {
+	# shellcheck disable=SC2046
+	env $(faults_env) MAMORI_FAULT_KILL_AT="$1" MAMORI_FAULT_COUNT_TO="$T/count" \
+		"$MAMORI" backup "$T/src" > "$T/killed.out" 2>&1
+}
+
+@test "a backup killed at 50 points of its write order: check passes, the next backup completes, restore matches" {
+	points=${MAMORI_CRASH_POINTS:-50}
+	python3 "$TOOLS/mkcorpus" "$T/src" --scale "${MAMORI_CRASH_SCALE:-0.001}" >/dev/null
+	# How many changing calls a whole backup makes, in a scratch repository.
+	MAMORI_REPOSITORY=$T/scratch mm init >/dev/null
+	MAMORI_REPOSITORY=$T/scratch backup_killed_at 0
+	total=$(cat "$T/count")
+	echo "a whole backup makes $total changing calls"
+	[ "$total" -gt "$points" ]
+	for i in $(seq 1 "$points"); do
+		at=$((i * total / (points + 1)))
+		rm -rf "$T/repo" "$T/out"
+		mm init >/dev/null
+		status_killed=0
+		backup_killed_at "$at" || status_killed=$?
+		# Killed (137) unless the point fell after the snapshot was written.
+		[ "$status_killed" -eq 137 ] || [ "$status_killed" -eq 0 ] || {
+			echo "kill at $at/$total: exit $status_killed"; cat "$T/killed.out"; false; }
+		# Every 10th with --read-data (every byte), the others the structure.
+		if [ $((i % 10)) -eq 5 ]; then run mm check --read-data; else run mm check; fi
+		[ "$status" -eq 0 ] || { echo "kill at $at/$total: check failed"; echo "$output"; false; }
+		run mm backup "$T/src"
+		[ "$status" -eq 0 ] || { echo "kill at $at/$total: next backup failed"; echo "$output"; false; }
+		if [ $((i % 10)) -eq 0 ] || [ "$i" -eq "$points" ]; then
+			run mm check --read-data
+			[ "$status" -eq 0 ] || { echo "kill at $at/$total: check after backup"; echo "$output"; false; }
+			mm restore latest --target "$T/out" >/dev/null
+			python3 "$TOOLS/treecmp" "$T/src" "$T/out$T/src"
+		fi
+	done
+}
