@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "ledger/ledger.h"
 #include "monitor/monitor.h"
 #include "policy/policy.h"
 
@@ -236,11 +237,36 @@ warn_stderr(void *arg, const char *msg)
 	fprintf(stderr, "mamori monitor: %s\n", msg);
 }
 
+/* Every alert is a ledger record; a CRITICAL opens an incident (or joins
+ * the open one of the same check) and a recovery notes its end. A ledger
+ * that cannot be written is reported and the agent goes on watching. */
+static void
+record_alert(void *arg, const struct mon_alert *a)
+{
+	struct cli *cl = arg;
+	struct ledger *lg = NULL;
+	struct mm_ctx c = MM_CTX_INIT;
+	const char *what = NULL;
+	char id[32] = "";
+
+	if (cli_ledger_open(cl, 1, &lg) != 0)
+		return; /* cli_ledger_open said why */
+	if (ledger_incident_alert(lg, a->check, (int)a->state, a->cause, id, &what, &c) != 0)
+		fprintf(stderr, "mamori monitor: the %s alert of %s is not in the ledger: %s\n",
+			mon_state_name(a->state), a->check, c.msg);
+	else if (id[0] != '\0' && !cl->quiet)
+		fprintf(stderr, "mamori monitor: %s: incident %s %s\n", a->check, id, what);
+	ledger_free(lg);
+}
+
 static int
 monitor_run(struct cli *cl, struct mon_cli *m)
 {
 	struct sigaction sa;
 	long done = 0;
+
+	m->env.hooks.alert = record_alert;
+	m->env.hooks.alert_arg = cl;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -325,6 +325,15 @@ cli_open_at(struct cli *cl, const char *location, const char *password, int lock
 		repo_free(r);
 		return cli_fail(cl, e, &c);
 	}
+	/* check reports these as problems itself. */
+	if (command == NULL || strcmp(command, "check") != 0) {
+		for (size_t i = 0; i < r->nidx_damaged; i++) {
+			char msg[1200];
+			snprintf(msg, sizeof(msg), "%s; the packs it lists are not indexed (run "
+				 "'mamori check --read-data')", r->idx_damaged[i].msg);
+			cli_warn(cl, msg);
+		}
+	}
 	if (lock)
 		test_pause(getenv("MAMORI_TEST_LOCK_PAUSE"));
 	*out = r;

@@ -206,7 +206,7 @@ ledger_ckpt_parse(const uint8_t *p, size_t n, struct ledger_ckpt *out, struct mm
 	int found = 0, e;
 
 	memset(&cp, 0, sizeof(cp));
-	if (n > LEDGER_CHECKPOINT_MAX || memchr(p, '\0', n) != NULL)
+	if (n == 0 || n > LEDGER_CHECKPOINT_MAX || memchr(p, '\0', n) != NULL)
 		return mm_fail(c, MM_ECORRUPT, "not a checkpoint (too long or holds NUL bytes)");
 	if ((l = next_line(&cur, end, &len)) == NULL || len >= sizeof(cp.origin) ||
 	    len <= strlen(ORIGIN_PREFIX) || memcmp(l, ORIGIN_PREFIX, strlen(ORIGIN_PREFIX)) != 0 ||

@@ -396,6 +396,8 @@ mon_cycle_commit(const struct mon_config *mc, const struct mon_env *env, struct 
 			a.host = mc->host;
 			a.time = now;
 			mon_alert_syslog(&a);
+			if (env->hooks.alert != NULL)
+				env->hooks.alert(env->hooks.alert_arg, &a);
 			if ((e = enqueue(mc, cr, kind, prev, now)) != 0)
 				return mm_fail(c, e, "out of memory");
 		}

@@ -54,6 +54,7 @@ struct mon_time_reading {
 	double server_offset;   /* combined offset of the servers, seconds (+: we are behind) */
 	char detail[768];       /* the diagnosis of the servers that failed, "" if none */
 };
+struct mon_alert;
 struct mon_hooks {
 	/* Every dataset of the policy (dataset NULL) or the one named: *out is
 	 * a new array of *n readings the caller frees. */
@@ -64,6 +65,11 @@ struct mon_hooks {
 	int (*clock)(void *arg, const char *servers, double timeout_s, struct mon_time_reading *out,
 		     struct mm_ctx *c);
 	void *arg;
+	/* Each alert the rules decide on (problem, recovery, flapping), called
+	 * by mon_cycle_commit after syslog: the CLI records it in the ledger,
+	 * where a CRITICAL opens an incident and a recovery notes its end. */
+	void (*alert)(void *alert_arg, const struct mon_alert *a);
+	void *alert_arg;
 };
 struct mon_env {
 	const char *root; /* prefix of /proc, /sys, /etc paths: "" for the live system */

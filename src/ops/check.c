@@ -612,6 +612,8 @@ ops_check(struct repo *r, const struct check_opts *o, struct check_result *res, 
 	index_init(&k.seen_blobs);
 	index_init(&k.pack_ids);
 	pthread_mutex_init(&k.mu, NULL);
+	for (size_t i = 0; i < r->nidx_damaged; i++)
+		problem(&k, "%s; the packs it lists are not indexed", r->idx_damaged[i].msg);
 	if ((e = check_snapshots(&k, c)) == 0)
 		e = check_packs(&k, c);
 	index_release(&k.seen_trees);

@@ -470,11 +470,28 @@ load_index_object(const char *name, uint64_t size, void *arg)
 	struct repo *r = ((void **)arg)[0];
 	struct mm_ctx *c = ((void **)arg)[1];
 	struct buf plain = BUF_INIT;
+	struct mm_ctx rc = MM_CTX_INIT;
 	int e;
 
-	if ((e = repo_object_read(r, OBJ_INDEX, name, REPO_INDEX_MAX, &plain, c)) == 0 &&
-	    (e = index_decode(&r->idx, plain.data, plain.len, c)) != 0)
+	if ((e = repo_object_read(r, OBJ_INDEX, name, REPO_INDEX_MAX, &plain, &rc)) == MM_EAUTH ||
+	    e == MM_ECORRUPT) {
+		struct mm_ctx *nd = realloc(r->idx_damaged, (r->nidx_damaged + 1) * sizeof(*nd));
+		if (nd == NULL) {
+			e = mm_fail(c, MM_ENOMEM, "out of memory");
+			goto out;
+		}
+		r->idx_damaged = nd;
+		nd[r->nidx_damaged++] = rc;
+		e = 0;
+		goto out;
+	}
+	if (e != 0) {
+		*c = rc;
+		goto out;
+	}
+	if ((e = index_decode(&r->idx, plain.data, plain.len, c)) != 0)
 		mm_prefix(c, e, "index/%s", name);
+out:
 	buf_release(&plain);
 	return e;
 }

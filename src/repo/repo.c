@@ -265,6 +265,7 @@ repo_free(struct repo *r)
 		free(w->entries);
 	}
 	index_release(&r->idx);
+	free(r->idx_damaged);
 	keyfile_meta_release(&r->key_meta);
 	crypto_keys_wipe(&r->keys);
 	mm_wipe(&r->gear, sizeof(r->gear));
@@ -354,6 +355,7 @@ struct snap_list {
 	struct snapshot *v;
 	size_t n, cap;
 	struct mm_ctx *c;
+	const char *prefix; /* only names starting with it (NULL: all) */
 };
 
 static int
@@ -363,6 +365,8 @@ load_snapshot(const char *name, uint64_t size, void *arg)
 	struct buf plain = BUF_INIT;
 	int e;
 
+	if (l->prefix && strncasecmp(name, l->prefix, strlen(l->prefix)) != 0)
+		return 0;
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 16;
 		struct snapshot *nv = realloc(l->v, ncap * sizeof(*nv));
@@ -398,10 +402,11 @@ snapshot_cmp(const void *a, const void *b)
 	return memcmp(x->id.b, y->id.b, MM_ID_LEN);
 }
 
-int
-repo_snapshot_list(struct repo *r, struct snapshot **out, size_t *n, struct mm_ctx *c)
+static int
+snapshot_list_prefix(struct repo *r, const char *prefix, struct snapshot **out, size_t *n,
+		     struct mm_ctx *c)
 {
-	struct snap_list l = { r, NULL, 0, 0, c };
+	struct snap_list l = { r, NULL, 0, 0, c, prefix };
 	int e;
 
 	if ((e = backend_list(r->be, OBJ_SNAPSHOT, load_snapshot, &l, c)) != 0) {
@@ -413,6 +418,12 @@ repo_snapshot_list(struct repo *r, struct snapshot **out, size_t *n, struct mm_c
 	*out = l.v;
 	*n = l.n;
 	return 0;
+}
+
+int
+repo_snapshot_list(struct repo *r, struct snapshot **out, size_t *n, struct mm_ctx *c)
+{
+	return snapshot_list_prefix(r, NULL, out, n, c);
 }
 
 void
@@ -431,9 +442,11 @@ repo_snapshot_find(struct repo *r, const char *spec, struct snapshot *out, struc
 	char hex[65], cand[10 * 32] = "";
 	int e;
 
-	if ((e = repo_snapshot_list(r, &v, &n, c)) != 0)
-		return e;
 	len = strlen(spec);
+	/* A prefix reads only the snapshots it names: one damaged snapshot
+	 * does not stop the restore of another by its ID. */
+	if ((e = snapshot_list_prefix(r, strcmp(spec, "latest") == 0 ? NULL : spec, &v, &n, c)) != 0)
+		return e;
 	if (strcmp(spec, "latest") == 0) {
 		if (n > 0)
 			hit = n - 1;

@@ -304,6 +304,11 @@ struct repo {
 	struct keyfile_meta key_meta; /* and its description */
 	struct index idx;
 	uint32_t idx_saved;  /* packs [0, idx_saved) are in index objects already */
+	/* Index objects repo_load_index skipped because they failed their
+	 * name or tag check (one damaged object must not make every other
+	 * pack unreadable): what was wrong with each, for check and the CLI. */
+	struct mm_ctx *idx_damaged;
+	size_t nidx_damaged;
 	pthread_mutex_t mu;  /* guards idx, writers, stats */
 	struct pack_writer writers[REPO_WRITERS_MAX];
 	pthread_cond_t writer_free;
@@ -411,7 +416,9 @@ int repo_key_remove(struct repo *r, const char *prefix, int force, char id_out[6
 int repo_key_passwd(struct repo *r, const char *new_password, int fast_kdf,
 		    char id_out[65], struct mm_ctx *c) MM_MUST_CHECK;
 
-/* Load every index object into r->idx. */
+/* Load every index object into r->idx. An object that fails its name or
+ * tag check is skipped and listed in r->idx_damaged (its packs are then
+ * unindexed); one that is authentic but does not decode is an error. */
 int repo_load_index(struct repo *r, struct mm_ctx *c) MM_MUST_CHECK;
 
 /* Packs in the store that no index object names (left by an interrupted

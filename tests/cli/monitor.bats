@@ -109,6 +109,14 @@ fill() {
 	run mm monitor run --config "$T/mamori.conf" --cycles 1
 	[ "$(alerts)" = "data-disk problem OK>WARNING
 data-disk problem WARNING>CRITICAL" ]
+	# The CRITICAL alert opened an incident in the ledger, with the alert in
+	# its timeline (the WARNING before it is a ledger record, no incident).
+	run mm incident list --json
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s' "$output" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+print(len(v), v[0]["id"], v[0]["state"], v[0]["check"], v[0]["timeline"][0]["event"])')" = "1 INC-1 open data-disk open" ]
 
 	rm "$MNT/a" "$MNT/b"
 	run mm monitor run --config "$T/mamori.conf" --cycles 1
@@ -116,6 +124,13 @@ data-disk problem WARNING>CRITICAL" ]
 	[ "$(alerts)" = "data-disk problem OK>WARNING
 data-disk problem WARNING>CRITICAL
 data-disk recovery CRITICAL>OK" ]
+	# The recovery is noted in the incident; a person resolves it.
+	run mm incident show INC-1 --json
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s' "$output" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+print(v["state"], v["recovered"] is not None, [e["event"] for e in v["timeline"]][-1])')" = "recovered True recover" ]
 	# The payload of the recovery, field by field.
 	run python3 -c '
 import json, sys
