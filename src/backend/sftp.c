@@ -752,7 +752,7 @@ static int
 op_create_once(struct backend *be, struct mm_ctx *c)
 {
 	static const enum obj_type types[] = {
-		OBJ_KEY, OBJ_PACK, OBJ_INDEX, OBJ_SNAPSHOT, OBJ_LOCK,
+		OBJ_KEY, OBJ_PACK, OBJ_INDEX, OBJ_SNAPSHOT, OBJ_LOCK, OBJ_CHECKPOINT,
 	};
 	struct sftp_be *sb = sftp_of(be);
 	struct sftp_conn *k = NULL;

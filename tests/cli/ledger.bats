@@ -47,7 +47,7 @@ assert cmds == [(1, "init", 0), (2, "backup", 0), (3, "restore", 0), (4, "restor
 assert recs[1]["fields"]["args"] == "--tag daily " + sys.argv[1] + "/data", recs[1]
 assert recs[1]["result"].startswith("snapshot "), recs[1]
 assert recs[1]["target"].endswith("/repo")
-assert "no snapshot" in recs[3]["result"] or recs[3]["result"] != "", recs[3]
+assert "nosuchsnap" in recs[3]["result"], recs[3]
 assert recs[4]["fields"]["text"] == "replaced disk 2 (ticket 4711)"
 assert recs[0]["prev"] == "0" * 64
 ' "$T"
