@@ -158,6 +158,8 @@ int cli_ledger_backup(struct cli *cl, const char *repo, const char *dataset,
  * /etc/mamori/mamori.conf) when there is one; nothing when there is none. */
 struct report;
 int cli_policy_report(struct cli *cl, struct report *rep);
+/* The report's monitoring section: one look at every check (cmd_monitor.c). */
+int cli_monitor_report(struct cli *cl, struct report *rep);
 
 /* Register every module's sections of mamori.conf (cli_conf.c), so every
  * command that reads the file accepts all of it. */

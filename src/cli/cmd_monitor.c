@@ -473,3 +473,54 @@ cmd_monitor(struct cli *cl, int argc, char **argv)
 	release(&m);
 	return rc;
 }
+
+/* ---- the report's monitoring section ----------------------------------------- */
+/*
+ * One look at every check of the configuration (as `monitor check`: the
+ * agent's memory is read, nothing is sent or saved), each with its state,
+ * its cause and, when the agent runs, since when it is in that state.
+ * Without a configuration file, or with no check in it, the section says
+ * "not configured".
+ */
+int
+cli_monitor_report(struct cli *cl, struct report *rep)
+{
+	struct mon_cli m;
+	struct mon_cycle cy = { NULL, 0, 0 };
+	struct mm_ctx c = MM_CTX_INIT;
+	struct mon_config view;
+	int e = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.config = getenv("MAMORI_CONFIG");
+	if (m.config == NULL || m.config[0] == '\0')
+		m.config = "/etc/mamori/mamori.conf";
+	if (access(m.config, F_OK) != 0)
+		return 0;
+	if (load(cl, &m) != 0)
+		goto out; /* printed; the report goes on without this section */
+	if (m.mc.nchecks == 0)
+		goto out;
+	view = m.mc;
+	if (access(view.state_dir, R_OK) != 0)
+		view.state_dir = NULL;
+	if (mon_cycle_run(&view, &m.env, NULL, 0, &cy, &c) != 0) {
+		fprintf(stderr, "%s: warning: monitoring: %s\n", cl->prog, c.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < cy.n && e == 0; i++) {
+		const struct mon_checkrun *cr = &cy.runs[i];
+		struct report_check rc;
+
+		rc.name = cr->check->name;
+		rc.state = mon_state_name(cr->raw);
+		rc.message = cr->res.message;
+		rc.since_ns = cr->rule.seen && cr->rule.state == cr->raw ?
+			      cr->rule.since * 1000000000 : 0;
+		e = report_add_check(rep, &rc);
+	}
+out:
+	mon_cycle_release(&cy);
+	release(&m);
+	return e;
+}

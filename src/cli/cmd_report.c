@@ -146,7 +146,8 @@ cmd_report(struct cli *cl, int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((e = cli_policy_report(cl, rep)) != 0 || (e = add_clock(rep)) != 0) {
+	if ((e = cli_policy_report(cl, rep)) != 0 || (e = cli_monitor_report(cl, rep)) != 0 ||
+	    (e = add_clock(rep)) != 0) {
 		rc = cli_fail(cl, e, NULL);
 		goto out;
 	}

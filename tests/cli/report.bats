@@ -149,3 +149,34 @@ CONF
 	MAMORI_CONFIG=$T/none.conf mm report --lang en --output "$T/r2.html" >/dev/null
 	grep -q '<section id="datasets" data-configured="no">' "$T/r2.html"
 }
+
+@test "report: the monitoring section shows every check of mamori.conf with its state and cause" {
+	port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+	cat > "$T/mamori.conf" <<-CONF
+	[monitor]
+	state-dir = $T/monitor
+
+	[check files-etc]
+	type = files
+	files = $T/watched
+
+	[check web]
+	type = tcp
+	address = 127.0.0.1:$port
+	CONF
+	echo "one" > "$T/watched"
+	export MAMORI_CONFIG=$T/mamori.conf
+	mm init >/dev/null
+	run mm report --lang en --output "$T/r.html"
+	[ "$status" -eq 0 ]
+	grep -q '<section id="monitoring" data-configured="yes">' "$T/r.html"
+	python3 - "$T/r.html" "$port" <<-'PY'
+	import html, re, sys
+	page = open(sys.argv[1], encoding="utf-8").read()
+	sec = re.search(r'<section id="monitoring".*?</section>', page, re.S).group(0)
+	text = html.unescape(re.sub(r"<[^>]+>", " ", sec))
+	assert "files-etc" in text and "web" in text, text
+	assert "CRITICAL" in text, text
+	assert "127.0.0.1:%s: connection refused" % sys.argv[2] in text, text
+	PY
+}
