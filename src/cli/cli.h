@@ -158,6 +158,9 @@ int cli_ledger_backup(struct cli *cl, const char *repo, const char *dataset,
  * /etc/mamori/mamori.conf) when there is one; nothing when there is none. */
 struct report;
 int cli_policy_report(struct cli *cl, struct report *rep);
+/* The RTO of a dataset of mamori.conf (arg: the struct cli), for the
+ * incidents it affects; MM_ENOENT when none is configured. */
+int cli_dataset_rto(const char *dataset, int64_t *rto_ns, void *arg);
 /* The report's monitoring section: one look at every check (cmd_monitor.c). */
 int cli_monitor_report(struct cli *cl, struct report *rep);
 

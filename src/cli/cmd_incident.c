@@ -241,12 +241,12 @@ json_time(struct json *j, const char *k, int64_t ns)
 }
 
 static void
-json_incident(struct json *j, const struct incident *in)
+json_incident(struct json *j, const struct incident *in, struct cli *cl)
 {
 	struct incident_figures f;
 	size_t i;
 
-	incident_figures(in, NULL, NULL, &f);
+	incident_figures(in, cli_dataset_rto, cl, &f);
 	json_obj_begin(j);
 	json_kv_str(j, "id", in->id);
 	json_kv_str(j, "state", incident_state_name(in->state));
@@ -297,13 +297,13 @@ json_incident(struct json *j, const struct incident *in)
 }
 
 static void
-print_incident(const struct incident *in)
+print_incident(const struct incident *in, struct cli *cl)
 {
 	struct incident_figures f;
 	char a[40], b[40], d[40];
 	size_t i;
 
-	incident_figures(in, NULL, NULL, &f);
+	incident_figures(in, cli_dataset_rto, cl, &f);
 	printf("%s  %s  severity %d\n", in->id, incident_state_name(in->state), in->severity);
 	printf("title:      %s\n", in->title);
 	if (in->scope[0])
@@ -373,10 +373,10 @@ inc_list_show(struct cli *cl, struct ledger *lg, int argc, char **argv, int show
 			rc = cli_fail(cl, mm_fail(&c, MM_ENOENT, "no incident %s in the ledger",
 						  argv[optind]), &c);
 		} else if (cl->json) {
-			json_incident(&j, in);
+			json_incident(&j, in, cl);
 			fputc('\n', stdout);
 		} else {
-			print_incident(in);
+			print_incident(in, cl);
 		}
 		incidents_free(v, n);
 		return rc;
@@ -387,7 +387,7 @@ inc_list_show(struct cli *cl, struct ledger *lg, int argc, char **argv, int show
 		if (only_open && v[i].state == INCIDENT_RESOLVED)
 			continue;
 		if (cl->json) {
-			json_incident(&j, &v[i]);
+			json_incident(&j, &v[i], cl);
 			continue;
 		}
 		fmt_time(v[i].detected_ns, t, sizeof(t));

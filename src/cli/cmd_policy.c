@@ -819,3 +819,28 @@ out:
 	pcli_release(&pc);
 	return rc;
 }
+
+/* ---- incidents: the RTO of the datasets they affect ----------------------------- */
+int
+cli_dataset_rto(const char *dataset, int64_t *rto_ns, void *arg)
+{
+	struct pcli pc;
+	struct mm_ctx c = MM_CTX_INIT;
+	const struct policy_dataset *d;
+	int e = MM_ENOENT;
+
+	pcli_init(&pc, arg);
+	if (access(pc.config, F_OK) != 0)
+		return MM_ENOENT;
+	pc.p.state_dir = pc.state_dir;
+	/* Quietly: a broken file is reported by the commands that use it. */
+	if (cli_conf_schema(&pc.schema) != 0 || policy_load(&pc.schema, pc.config, &pc.p, &c) != 0)
+		return MM_ENOENT;
+	pc.loaded = 1;
+	if ((d = policy_find(&pc.p, dataset)) != NULL && d->rto > 0) {
+		*rto_ns = d->rto * 1000000000;
+		e = 0;
+	}
+	pcli_release(&pc);
+	return e;
+}

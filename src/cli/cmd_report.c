@@ -158,6 +158,7 @@ cmd_report(struct cli *cl, int argc, char **argv)
 		rc = cli_fail(cl, e, NULL);
 		goto out;
 	}
+	report_set_rto(rep, cli_dataset_rto, cl);
 	if (lg != NULL && ledger_incidents(lg, &inc, &ninc, &c) == 0 &&
 	    (e = report_add_incidents(rep, inc, ninc)) != 0) {
 		rc = cli_fail(cl, e, NULL);

@@ -421,6 +421,9 @@ int report_set_clock(struct report *rep, const struct report_clock *cl) MM_MUST_
 int report_set_ledger(struct report *rep, const char *path, const struct ledger_verify *v,
 		      const char *error) MM_MUST_CHECK;
 /* Open incidents and those of the last 90 days, with their timelines. */
+/* Before report_add_incidents: where the RTO of an incident's datasets
+ * comes from (the configuration), for "time to recover against the RTO". */
+void report_set_rto(struct report *rep, incident_rto_fn rto, void *arg);
 int report_add_incidents(struct report *rep, const struct incident *v, size_t n) MM_MUST_CHECK;
 /* The page. */
 int report_render(const struct report *rep, struct buf *out) MM_MUST_CHECK;

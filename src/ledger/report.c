@@ -31,6 +31,8 @@ struct report {
 	int ledger_state; /* 0 none, 1 intact, 2 torn, 3 tampered, 4 error */
 	struct buf drills; /* SVG bars, from datasets with a drill */
 	size_t ndrills;
+	incident_rto_fn rto; /* the RTO of an incident's datasets (the policy) */
+	void *rto_arg;
 };
 
 static const char *
@@ -521,7 +523,7 @@ one_incident(struct report *rep, struct buf *b, const struct incident *in)
 	size_t i;
 	int e;
 
-	incident_figures(in, NULL, NULL, &f);
+	incident_figures(in, rep->rto, rep->rto_arg, &f);
 	when(in->occurred_ns, a, sizeof(a));
 	when(in->detected_ns, c, sizeof(c));
 	when(in->recovered_ns, d, sizeof(d));
@@ -587,6 +589,13 @@ one_incident(struct report *rep, struct buf *b, const struct incident *in)
 			return e;
 	}
 	return put(b, "</ol></article>");
+}
+
+void
+report_set_rto(struct report *rep, incident_rto_fn rto, void *arg)
+{
+	rep->rto = rto;
+	rep->rto_arg = arg;
 }
 
 int

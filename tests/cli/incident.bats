@@ -95,3 +95,35 @@ assert t[3][0] == "resolve", t
 	run mm incident frobnicate
 	[ "$status" -eq 2 ]
 }
+
+@test "an incident's RTO comes from the affected datasets of mamori.conf (the strictest wins)" {
+	cat > "$T/mamori.conf" <<-CONF
+	[repository local]
+	url = $T/repo
+	password-file = $MAMORI_PASSWORD_FILE
+
+	[dataset juminkiroku]
+	paths = $T/a
+	repository = local
+	priority = 1
+	rpo = 1h
+	rto = 2h
+
+	[dataset zeimu]
+	paths = $T/b
+	repository = local
+	priority = 2
+	rpo = 4h
+	rto = 8h
+	CONF
+	export MAMORI_CONFIG=$T/mamori.conf
+	run at 2026-12-01T10:00:00Z incident open --title "SAN down" --dataset zeimu --dataset juminkiroku
+	[ "$output" = "INC-1 opened" ]
+	run at 2026-12-01T13:00:00Z incident recover INC-1
+	run mm incident show INC-1 --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | python3 -c 'import json,sys; i=json.load(sys.stdin); print(i["rto_s"], i["time_to_recover_s"], i["rto_met"])')" = "7200 10800 False" ]
+	# Without the file, no RTO is known.
+	MAMORI_CONFIG=$T/none.conf run mm incident show INC-1 --json
+	[ "$(echo "$output" | python3 -c 'import json,sys; i=json.load(sys.stdin); print(i["rto_s"], i["rto_met"])')" = "None None" ]
+}
