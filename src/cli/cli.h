@@ -95,6 +95,13 @@ void cli_warn(void *arg, const char *msg);
 void cli_progress(void *arg, const struct ops_progress *p);
 void cli_progress_done(const struct cli *cl);
 
+/* A growing list of argument strings (not owned): repeatable options. */
+struct cli_strv {
+	const char **v;
+	size_t n;
+};
+int cli_strv_add(struct cli_strv *s, const char *x) MM_MUST_CHECK;
+
 /* Text with control characters, backslashes and bytes that are not
  * well-formed UTF-8 shown as \xNN. */
 void cli_print_name(FILE *f, const uint8_t *p, size_t n);

@@ -8,23 +8,6 @@
 #include "cli/cli.h"
 
 /* A growing list of option arguments (--tag, --exclude, --include). */
-struct strv {
-	const char **v;
-	size_t n;
-};
-
-static int
-strv_add(struct strv *s, const char *x)
-{
-	const char **nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
-
-	if (nv == NULL)
-		return MM_ENOMEM;
-	s->v = nv;
-	s->v[s->n++] = x;
-	return 0;
-}
-
 static void
 print_backup(const struct cli *cl, const struct snapshot *s)
 {
@@ -89,7 +72,7 @@ cmd_backup(struct cli *cl, int argc, char **argv)
 		{ "stdin-filename", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct strv tags = { 0 }, excl = { 0 };
+	struct cli_strv tags = { 0 }, excl = { 0 };
 	const char *stdin_name = NULL;
 	int from_command = 0;
 	struct backup_opts o;
@@ -103,8 +86,8 @@ cmd_backup(struct cli *cl, int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	while ((ch = getopt_long(argc, argv, "t:e:xH:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 't': e = strv_add(&tags, optarg); break;
-		case 'e': e = strv_add(&excl, optarg); break;
+		case 't': e = cli_strv_add(&tags, optarg); break;
+		case 'e': e = cli_strv_add(&excl, optarg); break;
 		case 'x': o.one_file_system = 1; e = 0; break;
 		case 'H': o.host = optarg; e = 0; break;
 		case 'm':
@@ -185,7 +168,7 @@ cmd_restore(struct cli *cl, int argc, char **argv)
 		{ "include", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct strv inc = { 0 };
+	struct cli_strv inc = { 0 };
 	struct restore_opts o;
 	struct restore_result res;
 	struct snapshot s;
@@ -199,7 +182,7 @@ cmd_restore(struct cli *cl, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "t:i:", opts, NULL)) != -1) {
 		if (ch == 't')
 			o.target = optarg;
-		else if (ch == 'i' && strv_add(&inc, optarg) != 0)
+		else if (ch == 'i' && cli_strv_add(&inc, optarg) != 0)
 			return cli_fail(cl, MM_ENOMEM, NULL);
 		else if (ch != 'i') {
 			rc = cli_usage(cl, "restore", "unknown option");

@@ -6,23 +6,6 @@
 
 #include "cli/cli.h"
 
-struct strlist {
-	const char **v;
-	size_t n;
-};
-
-static int
-strlist_add(struct strlist *s, const char *x)
-{
-	const char **nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
-
-	if (nv == NULL)
-		return MM_ENOMEM;
-	s->v = nv;
-	s->v[s->n++] = x;
-	return 0;
-}
-
 static void
 reasons_text(unsigned r, char *out, size_t n)
 {
@@ -165,7 +148,7 @@ cmd_forget(struct cli *cl, int argc, char **argv)
 		{ "max-repack-size", required_argument, NULL, O_MAXREPACK },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct strlist hosts = { 0 }, paths = { 0 };
+	struct cli_strv hosts = { 0 }, paths = { 0 };
 	struct forget_opts o;
 	struct forget_result res;
 	struct prune_opts pa;
@@ -197,10 +180,10 @@ cmd_forget(struct cli *cl, int argc, char **argv)
 				rc = cli_usage(cl, "forget", "--keep-tag takes a tag (or tags "
 					       "joined by commas)");
 			break;
-		case O_HOST: e = strlist_add(&hosts, optarg); break;
+		case O_HOST: e = cli_strv_add(&hosts, optarg); break;
 		case O_PATH:
 			/* Snapshots record absolute paths: match what backup stored. */
-			if ((e = ops_abspath(optarg, &abs)) == 0 && (e = strlist_add(&paths, abs)) != 0)
+			if ((e = ops_abspath(optarg, &abs)) == 0 && (e = cli_strv_add(&paths, abs)) != 0)
 				free(abs);
 			break;
 		case O_GROUP:

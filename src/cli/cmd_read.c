@@ -8,23 +8,6 @@
 
 #include "cli/cli.h"
 
-struct strv {
-	const char **v;
-	size_t n;
-};
-
-static int
-strv_add(struct strv *s, const char *x)
-{
-	const char **nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
-
-	if (nv == NULL)
-		return MM_ENOMEM;
-	s->v = nv;
-	s->v[s->n++] = x;
-	return 0;
-}
-
 static void
 print_path(const char *p)
 {
@@ -299,7 +282,7 @@ cmd_find(struct cli *cl, int argc, char **argv)
 		{ "newest", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct strv snaps = { 0 };
+	struct cli_strv snaps = { 0 };
 	struct snapshot *v = NULL;
 	size_t n = 0, searched = 0, nopath = 0;
 	struct find_opts o;
@@ -314,7 +297,7 @@ cmd_find(struct cli *cl, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			if (strv_add(&snaps, optarg) != 0) {
+			if (cli_strv_add(&snaps, optarg) != 0) {
 				rc = cli_fail(cl, MM_ENOMEM, NULL);
 				goto out;
 			}
@@ -620,7 +603,7 @@ cmd_tag(struct cli *cl, int argc, char **argv)
 		{ "set", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct strv add = { 0 }, rem = { 0 }, set = { 0 };
+	struct cli_strv add = { 0 }, rem = { 0 }, set = { 0 };
 	struct snapshot *v = NULL;
 	struct tag_opts o;
 	struct repo *r = NULL;
@@ -632,11 +615,11 @@ cmd_tag(struct cli *cl, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'a': e = strv_add(&add, optarg); break;
-		case 'r': e = strv_add(&rem, optarg); break;
+		case 'a': e = cli_strv_add(&add, optarg); break;
+		case 'r': e = cli_strv_add(&rem, optarg); break;
 		case 's':
 			o.set_given = 1;
-			e = optarg[0] ? strv_add(&set, optarg) : 0; /* --set '' clears */
+			e = optarg[0] ? cli_strv_add(&set, optarg) : 0; /* --set '' clears */
 			break;
 		default: rc = cli_usage(cl, "tag", "unknown option"); goto out;
 		}

@@ -1,4 +1,5 @@
 /* Shared printing: warnings, progress on a terminal, names, JSON objects. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -270,4 +271,16 @@ cli_json_node(struct json *j, const char *path, const struct node *n)
 	if (n->type == NODE_DIR)
 		json_id(j, "subtree", &n->subtree);
 	json_obj_end(j);
+}
+
+int
+cli_strv_add(struct cli_strv *s, const char *x)
+{
+	const char **nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return MM_ENOMEM;
+	s->v = nv;
+	s->v[s->n++] = x;
+	return 0;
 }
