@@ -117,9 +117,9 @@ teardown() {
 	[ "$(cat "$T/out$T/src/$long/$jp/$long/$jp")" = deep ]
 }
 
-@test "100,000 entries in one folder: backed up, checked and restored" {
+@test "1,000,000 entries in one folder: backed up, checked and restored" {
 	mm init >/dev/null
-	n=${MAMORI_BIG_FOLDER:-100000}
+	n=${MAMORI_BIG_FOLDER:-1000000}
 	python3 - "$T/src" "$n" <<'PY'
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])

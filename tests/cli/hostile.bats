@@ -109,8 +109,8 @@ refused() {
 	target_contained
 }
 
-@test "3000 nested folders (paths past PATH_MAX): check walks them, restore restores them all" {
-	levels=${MAMORI_DEEP:-3000}
+@test "10,000 nested folders (paths past PATH_MAX): check walks them, restore restores them all" {
+	levels=${MAMORI_DEEP:-10000}
 	hostile deep "$levels"
 	run mm check
 	[ "$status" -eq 0 ]
