@@ -93,6 +93,10 @@ ensure_dir(struct sftp_be *sb, struct sftp_conn *k, const char *dir, struct mm_c
 		return 0;
 	if (r2 == 0)
 		return mm_fail(c, MM_EREMOTE, "sftp %s: %s exists and is not a folder", sb->desc, dir);
+	/* The connection went between the two requests: that is the cause (and
+	 * what the caller retries), not the "failure" the mkdir got. */
+	if (k->broken)
+		return r2;
 	memcpy(c, &first, sizeof(first));
 	return r;
 }
