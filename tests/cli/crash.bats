@@ -9,8 +9,8 @@
 # the page cache. What it checks is the order of writes and renames.
 #
 # MAMORI_CRASH_POINTS and MAMORI_CRASH_SCALE make it longer (make soak).
-# The same for prune: a prune that repacks makes about 48 changing calls on
-# this corpus, so it is killed at every one of them.
+# The same for prune: a prune that deletes and repacks, killed at 50 points
+# of its write order.
 
 load helpers
 
@@ -74,10 +74,11 @@ prune_killed_at() {
 
 @test "a prune killed at 50 points of its write order: check passes, no snapshot is lost, the next prune completes" {
 	points=${MAMORI_CRASH_POINTS:-50}
-	# Four days of work, the first two forgotten: packs to delete and to repack.
+	# Eight days of work, the first six forgotten: packs to delete and to
+	# repack, and more than 50 changing calls (about 62).
 	python3 "$TOOLS/mkcorpus" "$T/src" --scale "${MAMORI_CRASH_SCALE:-0.03}" >/dev/null
 	mm init >/dev/null
-	for day in 1 2 3 4; do
+	for day in 1 2 3 4 5 6 7 8; do
 		mm backup "$T/src" >/dev/null
 		python3 "$TOOLS/mkcorpus" "$T/src" --mutate >/dev/null
 	done
