@@ -47,6 +47,7 @@ enum {
 	EXIT_DRILL_FAILED = 46, /* drill: a restore or its verification failed */
 	EXIT_COMMAND = 47,      /* a command mamori ran failed (backup --stdin-from-command) */
 	EXIT_MONITOR_LISTEN = 48, /* monitor metrics --listen: cannot listen on the address */
+	EXIT_NO_AGENT = 49,       /* monitor run: mamori-agent is not installed beside mamori */
 	/* status and drill --nagios: monitoring-plugin codes 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN */
 };

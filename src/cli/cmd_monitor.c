@@ -1,6 +1,8 @@
 /* mamori monitor check|run|metrics|accept: the monitoring agent's commands. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 struct mon_cli {
 	const char *config;
 	int json, nagios;
+	int wire;         /* check/send: the agent's wire format (src/agent) */
 	long cycles;      /* run: stop after this many (0: until signalled) */
 	const char *listen;
 	const char *root; /* MAMORI_MONITOR_ROOT: recorded /proc and /sys (tests) */
@@ -62,6 +65,7 @@ load(struct cli *cl, struct mon_cli *m)
 	}
 	m->root = getenv("MAMORI_MONITOR_ROOT");
 	m->env.root = m->root ? m->root : "";
+	m->env.net = &mon_net_curl;
 	now = getenv("MAMORI_NOW");
 	if (now != NULL && now[0] != '\0') {
 		if (policy_parse_time(now, &m->now_ns) != 0)
@@ -162,6 +166,7 @@ parse(struct cli *cl, struct mon_cli *m, int argc, char **argv, const char *sub)
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "nagios", no_argument, NULL, 'n' },
+		{ "wire", no_argument, NULL, 'w' },
 		{ "cycles", required_argument, NULL, 'N' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
@@ -175,6 +180,11 @@ parse(struct cli *cl, struct mon_cli *m, int argc, char **argv, const char *sub)
 		case 'c': m->config = optarg; break;
 		case 'j': m->json = 1; break;
 		case 'n': m->nagios = 1; break;
+		case 'w':
+			if (strcmp(sub, "check") != 0 && strcmp(sub, "send") != 0)
+				return cli_usage(cl, "monitor", "--wire is the agent's (check, send)");
+			m->wire = 1;
+			break;
 		case 'N':
 			m->cycles = strtol(optarg, &end, 10);
 			if (*end || m->cycles < 1 || strcmp(sub, "run") != 0)
@@ -230,75 +240,127 @@ on_signal(int sig)
 	stop_now = 1;
 }
 
-static void
-warn_stderr(void *arg, const char *msg)
-{
-	(void)arg;
-	fprintf(stderr, "mamori monitor: %s\n", msg);
-}
-
-/* Every alert is a ledger record; a CRITICAL opens an incident (or joins
- * the open one of the same check) and a recovery notes its end. A ledger
- * that cannot be written is reported and the agent goes on watching. */
-static void
-record_alert(void *arg, const struct mon_alert *a)
-{
-	struct cli *cl = arg;
-	struct ledger *lg = NULL;
-	struct mm_ctx c = MM_CTX_INIT;
-	const char *what = NULL;
-	char id[32] = "";
-
-	if (cli_ledger_open(cl, 1, &lg) != 0)
-		return; /* cli_ledger_open said why */
-	if (ledger_incident_alert(lg, a->check, (int)a->state, a->cause, id, &what, &c) != 0)
-		fprintf(stderr, "mamori monitor: the %s alert of %s is not in the ledger: %s\n",
-			mon_state_name(a->state), a->check, c.msg);
-	else if (id[0] != '\0' && !cl->quiet)
-		fprintf(stderr, "mamori monitor: %s: incident %s %s\n", a->check, id, what);
-	ledger_free(lg);
-}
-
+/*
+ * The agent is a program of its own, mamori-agent, installed beside this
+ * one: it maps neither libcurl nor the repository code (about 8 MB of
+ * libraries) and hands what needs them back to this program (src/agent).
+ * The configuration has been read and checked above, so a mistake in it
+ * is reported here, with this program's exit code, before the agent starts.
+ */
 static int
 monitor_run(struct cli *cl, struct mon_cli *m)
 {
-	struct sigaction sa;
-	long done = 0;
+	char self[PATH_MAX], agent[PATH_MAX + 16], cycles[32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *argv[16], *slash;
+	int k = 0;
 
-	m->env.hooks.alert = record_alert;
-	m->env.hooks.alert_arg = cl;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	while (!stop_now) {
-		struct mon_cycle cy = { NULL, 0, 0 };
-		struct mm_ctx c = MM_CTX_INIT;
-		double next = time_mono() + (double)m->mc.interval_s;
-		int e;
-
-		if ((e = mon_cycle_run(&m->mc, &m->env, NULL, 0, &cy, &c)) != 0 ||
-		    (e = mon_cycle_commit(&m->mc, &m->env, &cy, warn_stderr, NULL, &c)) != 0) {
-			/* A cycle that fails (state folder full, say) is reported; the
-			 * agent goes on: stopping would leave the host unwatched. */
-			fprintf(stderr, "mamori monitor: %s\n", c.msg);
-		}
-		if (e == 0 && cl->verbose)
-			print_table(&cy);
-		mon_cycle_release(&cy);
-		if (m->cycles && ++done >= m->cycles)
-			break;
-		while (!stop_now && time_mono() < next) {
-			double left = next - time_mono();
-			struct timespec ts = { 0, 0 };
-			if (left > 0.2)
-				left = 0.2;
-			ts.tv_nsec = (long)(left * 1e9);
-			nanosleep(&ts, NULL);
-		}
+	if (n <= 0) {
+		fprintf(stderr, "%s: cannot find where this program is (/proc/self/exe): is /proc "
+			"mounted?\n", cl->prog);
+		return EXIT_NO_AGENT;
 	}
-	return EXIT_OK;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	snprintf(agent, sizeof(agent), "%.*smamori-agent", slash ? (int)(slash - self + 1) : 0, self);
+	argv[k++] = agent;
+	argv[k++] = "--config";
+	argv[k++] = (char *)m->config;
+	argv[k++] = "--state-dir";
+	argv[k++] = (char *)cl->state_dir;
+	argv[k++] = "--program";
+	argv[k++] = self;
+	if (m->cycles) {
+		snprintf(cycles, sizeof(cycles), "%ld", m->cycles);
+		argv[k++] = "--cycles";
+		argv[k++] = cycles;
+	}
+	if (cl->quiet)
+		argv[k++] = "--quiet";
+	if (cl->verbose)
+		argv[k++] = "--verbose";
+	argv[k] = NULL;
+	fflush(NULL);
+	execv(agent, argv);
+	fprintf(stderr, "%s: cannot start the agent %s: %s (it is installed beside mamori; "
+		"reinstall mamori)\n", cl->prog, agent, strerror(errno));
+	return EXIT_NO_AGENT;
+}
+
+/* ---- the agent's helper: what needs libcurl or a repository ----------------- */
+
+/* monitor check --wire NAME: one check, answered in the wire format. A
+ * check that cannot run is an UNKNOWN result, so there is always one. */
+static int
+monitor_wire_check(struct mon_cli *m, int argc, char **argv)
+{
+	struct mon_cycle cy = { NULL, 0, 0 };
+	struct mm_ctx c = MM_CTX_INIT;
+	struct mon_config view = m->mc;
+	struct mon_result unk;
+	struct buf b = BUF_INIT;
+	int e;
+
+	if (argc - optind != 1) {
+		fprintf(stderr, "monitor check --wire: name exactly one check\n");
+		return EXIT_USAGE;
+	}
+	if (access(view.state_dir, R_OK) != 0)
+		view.state_dir = NULL;
+	mon_result_init(&unk);
+	if ((e = mon_cycle_run(&view, &m->env, (const char *const *)argv + optind, 1, &cy, &c)) != 0) {
+		unk.state = MON_UNKNOWN;
+		snprintf(unk.message, sizeof(unk.message), "%.700s", c.msg);
+		e = mon_result_encode(&unk, &b);
+	} else {
+		e = mon_result_encode(&cy.runs[0].res, &b);
+	}
+	if (e == 0 && (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0))
+		e = MM_EIO;
+	buf_release(&b);
+	mon_cycle_release(&cy);
+	return e == 0 ? EXIT_OK : EXIT_FATAL;
+}
+
+/* monitor send --wire SINK: deliver the alert read from standard input;
+ * prints "sent" or "error MESSAGE". */
+static int
+monitor_send(struct cli *cl, struct mon_cli *m, int argc, char **argv)
+{
+	struct mon_alert_msg msg;
+	struct mm_ctx c = MM_CTX_INIT;
+	struct buf in = BUF_INIT;
+	const struct mon_sink *s = NULL;
+	uint8_t chunk[4096];
+	size_t n;
+	int e;
+
+	if (!m->wire || argc - optind != 1)
+		return cli_usage(cl, "monitor", "send is the agent's: send --wire SINK, the alert "
+				 "on standard input");
+	for (size_t i = 0; i < m->mc.nsinks; i++)
+		if (strcmp(m->mc.sinks[i].name, argv[optind]) == 0)
+			s = &m->mc.sinks[i];
+	memset(&msg, 0, sizeof(msg));
+	if (s == NULL) {
+		e = mm_fail(&c, MM_ENOENT, "no [alert %s] in %s", argv[optind], m->config);
+		goto out;
+	}
+	buf_init(&in, MON_WIRE_MAX + 1);
+	e = 0;
+	while (e == 0 && (n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		if (buf_append(&in, chunk, n) != 0)
+			e = mm_fail(&c, MM_ELIMIT, "the alert is larger than %u bytes", MON_WIRE_MAX);
+	if (e == 0 && (e = mon_alert_decode((const char *)in.data, in.len, &msg, &c)) == 0)
+		e = mon_sink_send(s, &msg.a, &m->env, &c);
+out:
+	if (e == 0)
+		printf("sent\n");
+	else
+		printf("error %s\n", c.msg);
+	mon_alert_msg_release(&msg);
+	buf_release(&in);
+	return e == 0 ? EXIT_OK : EXIT_FATAL;
 }
 
 /* ---- /metrics over HTTP (libmicrohttpd) ----------------------------------- */
@@ -451,7 +513,7 @@ cmd_monitor(struct cli *cl, int argc, char **argv)
 	}
 	sub = argv[1];
 	if (strcmp(sub, "check") && strcmp(sub, "run") && strcmp(sub, "metrics") &&
-	    strcmp(sub, "accept"))
+	    strcmp(sub, "accept") && strcmp(sub, "send"))
 		return cli_usage(cl, "monitor", "unknown subcommand '%s'\n%s", sub, monitor_usage);
 	optind = 0;
 	if ((rc = parse(cl, &m, argc - 1, argv + 1, sub)) != 0)
@@ -462,8 +524,12 @@ cmd_monitor(struct cli *cl, int argc, char **argv)
 		release(&m);
 		return m.nagios && rc != EXIT_USAGE ? 3 : rc;
 	}
-	if (strcmp(sub, "check") == 0)
+	if (strcmp(sub, "check") == 0 && m.wire)
+		rc = monitor_wire_check(&m, argc, argv);
+	else if (strcmp(sub, "check") == 0)
 		rc = monitor_check(cl, &m, argc, argv);
+	else if (strcmp(sub, "send") == 0)
+		rc = monitor_send(cl, &m, argc, argv);
 	else if (strcmp(sub, "run") == 0)
 		rc = monitor_run(cl, &m);
 	else if (strcmp(sub, "metrics") == 0)

@@ -313,3 +313,49 @@ mon_shows_percent(const struct mon_check *k, const struct mon_result *r)
 		return 0;
 	return !((k->warn.set && !k->warn.pct) || (k->crit.set && !k->crit.pct));
 }
+
+/* ---- percent-encoded fields (state file, wire format) ------------------------ */
+
+int
+mon_pct_encode(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t start = b->len;
+	int e = 0;
+
+	if (strcmp(s, "-") == 0)
+		return buf_append(b, "%2D", 3); /* "-" alone means empty */
+	for (; *s && e == 0; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch <= ' ' || ch == '%' || ch >= 0x7f) {
+			uint8_t t[3] = { '%', (uint8_t)hex[ch >> 4], (uint8_t)hex[ch & 15] };
+			e = buf_append(b, t, 3);
+		} else {
+			e = buf_append_u8(b, ch);
+		}
+	}
+	if (e == 0 && b->len == start)
+		e = buf_append_u8(b, '-'); /* never an empty field */
+	return e;
+}
+
+void
+mon_pct_decode(char *s)
+{
+	char *o = s;
+
+	if (strcmp(s, "-") == 0) {
+		*s = '\0';
+		return;
+	}
+	for (char *p = s; *p; p++) {
+		unsigned v;
+		if (*p == '%' && p[1] && p[2] && sscanf(p + 1, "%2x", &v) == 1) {
+			*o++ = (char)v;
+			p += 2;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}

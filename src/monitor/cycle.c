@@ -14,55 +14,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
-#include "crypto/crypto.h"
 #include "monitor/monitor_internal.h"
 
 #define STATE_FILE_MAX (16u * 1024 * 1024)
 #define STATE_MAGIC "mamori-monitor-state 1"
-
-static int
-pct_encode(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int e = 0;
-
-	for (; *s && e == 0; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch <= ' ' || ch == '%' || ch >= 0x7f) {
-			uint8_t t[3] = { '%', (uint8_t)hex[ch >> 4], (uint8_t)hex[ch & 15] };
-			e = buf_append(b, t, 3);
-		} else {
-			e = buf_append_u8(b, ch);
-		}
-	}
-	if (e == 0 && b->len == 0)
-		e = buf_append_u8(b, '-'); /* never an empty field */
-	return e;
-}
-
-/* Decode in place; "-" is the empty string. */
-static void
-pct_decode(char *s)
-{
-	char *o = s;
-
-	if (strcmp(s, "-") == 0) {
-		*s = '\0';
-		return;
-	}
-	for (char *p = s; *p; p++) {
-		unsigned v;
-		if (*p == '%' && p[1] && p[2] && sscanf(p + 1, "%2x", &v) == 1) {
-			*o++ = (char)v;
-			p += 2;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-}
 
 static struct mon_checkrun *
 run_named(struct mon_cycle *cy, const char *name)
@@ -105,7 +63,7 @@ state_load(const char *dir, struct mon_cycle *cy, struct mm_ctx *c)
 
 		if (sscanf(line, "%7s %255s", kind, name) != 2)
 			continue;
-		pct_decode(name);
+		mon_pct_decode(name);
 		if ((cr = run_named(cy, name)) == NULL)
 			continue;
 		if (strcmp(kind, "rule") == 0 &&
@@ -125,8 +83,8 @@ state_load(const char *dir, struct mon_cycle *cy, struct mm_ctx *c)
 			if (val == NULL)
 				continue;
 			val++;
-			pct_decode(key);
-			pct_decode(val);
+			mon_pct_decode(key);
+			mon_pct_decode(val);
 			if ((e = mon_memo_set(&cr->memo, key, val)) != 0) {
 				e = mm_fail(c, e, "monitor state: too much kept for check %s", name);
 				goto out;
@@ -160,18 +118,18 @@ state_save(const char *dir, const struct mon_cycle *cy, struct mm_ctx *c)
 		const struct mon_checkrun *cr = &cy->runs[i];
 		const struct mon_rule_state *r = &cr->rule;
 		e = buf_append(&b, "rule ", 5);
-		if (!e) e = pct_encode(&b, cr->check->name);
+		if (!e) e = mon_pct_encode(&b, cr->check->name);
 		snprintf(line, sizeof(line), " %d %lld %d %lld %d %x %d %d %d\n", r->state,
 			 (long long)r->since, r->pending, (long long)r->pending_since, r->alerted,
 			 r->history, r->last_raw, r->flapping, r->seen);
 		if (!e) e = buf_append(&b, line, strlen(line));
 		for (size_t j = 0; j < cr->memo.n && e == 0; j++) {
 			e = buf_append(&b, "memo ", 5);
-			if (!e) e = pct_encode(&b, cr->check->name);
+			if (!e) e = mon_pct_encode(&b, cr->check->name);
 			if (!e) e = buf_append_u8(&b, ' ');
-			if (!e) e = pct_encode(&b, cr->memo.kv[j].key);
+			if (!e) e = mon_pct_encode(&b, cr->memo.kv[j].key);
 			if (!e) e = buf_append_u8(&b, ' ');
-			if (!e) e = pct_encode(&b, cr->memo.kv[j].val);
+			if (!e) e = mon_pct_encode(&b, cr->memo.kv[j].val);
 			if (!e) e = buf_append_u8(&b, '\n');
 		}
 	}
@@ -199,12 +157,79 @@ wanted(const char *name, const char *const *only, size_t nonly)
 	return 0;
 }
 
+/*
+ * A check with `every` keeps its last result in its memory ("@r", encoded
+ * as on the wire, and "@rt", when it ran): the agent reuses it until the
+ * time has passed, so a look at the repositories (Argon2id for each key)
+ * is not repeated every ten seconds.
+ */
+static int
+reuse_last(const struct mon_checkrun *cr, int64_t now, struct mon_result *out)
+{
+	const char *r = mon_memo_get(&cr->memo, "@r"), *t = mon_memo_get(&cr->memo, "@rt");
+	struct mm_ctx c = MM_CTX_INIT;
+	long long at;
+
+	if (r == NULL || t == NULL || sscanf(t, "%lld", &at) != 1 || now < at ||
+	    now - at >= cr->check->every_s)
+		return 0;
+	return mon_result_decode(r, strlen(r), out, &c) == 0;
+}
+
+static int
+keep_last(struct mon_checkrun *cr, int64_t now)
+{
+	struct buf b = BUF_INIT;
+	char t[32];
+	int e;
+
+	snprintf(t, sizeof(t), "%lld", (long long)now);
+	if ((e = mon_result_encode(&cr->res, &b)) == 0 && (e = buf_append_u8(&b, 0)) == 0 &&
+	    b.len <= MON_MEMO_VAL_MAX && (e = mon_memo_set(&cr->memo, "@r", (char *)b.data)) == 0)
+		e = mon_memo_set(&cr->memo, "@rt", t);
+	buf_release(&b);
+	return e == MM_ENOMEM ? e : 0; /* a result too large is simply not kept */
+}
+
+/* Run one check (or reuse its last result): 0, or MM_ENOMEM. A probe that
+ * fails makes the check UNKNOWN with the probe's words. */
+static int
+run_one(const struct mon_env *env, struct mon_checkrun *cr, int64_t now)
+{
+	const struct mon_check *k = cr->check;
+	struct mm_ctx pc = MM_CTX_INIT;
+	int e;
+
+	if (env->reuse && k->every_s > 0) {
+		struct mon_result last;
+		mon_result_init(&last);
+		if (reuse_last(cr, now, &last)) {
+			mon_result_release(&cr->res);
+			cr->res = last;
+			return 0;
+		}
+	}
+	if (k->probe->outsourced && env->outsource != NULL)
+		e = env->outsource(env->outsource_arg, k, &cr->res, &pc);
+	else
+		e = k->probe->run(k, env, &cr->memo, &cr->res, &pc);
+	if (e != 0) {
+		mon_result_release(&cr->res);
+		cr->res.state = MON_UNKNOWN;
+		snprintf(cr->res.message, sizeof(cr->res.message), "%.700s", pc.msg);
+	}
+	if (env->reuse && k->every_s > 0)
+		return keep_last(cr, now);
+	return 0;
+}
+
 int
 mon_cycle_run(const struct mon_config *mc, const struct mon_env *env,
 	      const char *const *only, size_t nonly, struct mon_cycle *out, struct mm_ctx *c)
 {
 	struct mon_cycle cy = { NULL, 0, 0 };
 	double t0 = time_mono();
+	int64_t now = mm_clock_now(&env->clock) / 1000000000;
 	int e;
 
 	for (size_t i = 0; i < nonly; i++) {
@@ -227,10 +252,9 @@ mon_cycle_run(const struct mon_config *mc, const struct mon_env *env,
 		goto fail;
 	for (size_t i = 0; i < cy.n; i++) {
 		struct mon_checkrun *cr = &cy.runs[i];
-		struct mm_ctx pc = MM_CTX_INIT;
-		if (cr->check->probe->run(cr->check, env, &cr->memo, &cr->res, &pc) != 0) {
-			cr->res.state = MON_UNKNOWN;
-			snprintf(cr->res.message, sizeof(cr->res.message), "%.700s", pc.msg);
+		if ((e = run_one(env, cr, now)) != 0) {
+			mm_fail(c, e, "out of memory");
+			goto fail;
 		}
 		cr->raw = mon_judge(cr->check, &cr->res);
 	}
@@ -317,14 +341,14 @@ backoff(int tries, int64_t interval)
 		d *= 2;
 	if (d > 3600)
 		d = 3600;
-	if (crypto_random(&r, 1) != 0)
-		r = 128;
+	if (getrandom(&r, 1, GRND_NONBLOCK) != 1)
+		r = 128; /* spreading retries needs no secret randomness */
 	return d / 2 + (d / 2) * r / 255; /* jitter: senders do not retry in step */
 }
 
 static void
-deliver(const struct mon_config *mc, struct mon_checkrun *cr, int64_t now,
-	void (*warn)(void *, const char *), void *arg)
+deliver(const struct mon_config *mc, const struct mon_env *env, struct mon_checkrun *cr,
+	int64_t now, void (*warn)(void *, const char *), void *arg)
 {
 	for (size_t i = 0; i < mc->nsinks; i++) {
 		const struct mon_sink *s = &mc->sinks[i];
@@ -355,7 +379,7 @@ deliver(const struct mon_config *mc, struct mon_checkrun *cr, int64_t now,
 		a.cause = m ? m : "";
 		a.host = mc->host;
 		a.time = t;
-		if (mon_sink_send(s, &a, &c) == 0) {
+		if (mon_sink_send(s, &a, env, &c) == 0) {
 			mon_memo_del(&cr->memo, qk);
 			mon_memo_del(&cr->memo, mk);
 			continue;
@@ -401,7 +425,7 @@ mon_cycle_commit(const struct mon_config *mc, const struct mon_env *env, struct 
 			if ((e = enqueue(mc, cr, kind, prev, now)) != 0)
 				return mm_fail(c, e, "out of memory");
 		}
-		deliver(mc, cr, now, warn, arg);
+		deliver(mc, env, cr, now, warn, arg);
 	}
 	if (mc->state_dir)
 		return state_save(mc->state_dir, cy, c);

@@ -33,6 +33,7 @@ static const struct conf_key check_keys[] = {
 	{ "warn", CONF_STRING, 0, 0, 0, NULL, "a threshold such as 80% or 10G" },
 	{ "crit", CONF_STRING, 0, 0, 0, NULL, "a threshold such as 90% or 5G" },
 	{ "for", CONF_DURATION, 0, 0, 0, NULL, "a duration such as 5m" },
+	{ "every", CONF_DURATION, 0, 0, 0, NULL, "a duration such as 5m (0s: every cycle)" },
 };
 static const struct conf_key alert_keys[] = {
 	{ "type", CONF_STRING, 1, 0, 0, NULL, "webhook, email or command" },
@@ -256,6 +257,7 @@ check_from(const struct conf *cf, const struct conf_section *sec, struct mon_che
 		k->timeout_s = (double)v->i;
 	if ((v = conf_get(sec, "for")) != NULL)
 		k->for_s = v->i;
+	k->every_s = (v = conf_get(sec, "every")) != NULL ? v->i : k->probe->default_every_s;
 	if ((v = conf_get(sec, "warn")) != NULL && (e = parse_threshold(cf, v, k->probe, &k->warn, c)) != 0)
 		return e;
 	if ((v = conf_get(sec, "crit")) != NULL && (e = parse_threshold(cf, v, k->probe, &k->crit, c)) != 0)

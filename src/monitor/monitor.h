@@ -55,6 +55,30 @@ struct mon_time_reading {
 	char detail[768];       /* the diagnosis of the servers that failed, "" if none */
 };
 struct mon_alert;
+struct mon_sink;
+struct mon_check;
+struct mon_result;
+/*
+ * What needs libcurl (the http probe, webhook and e-mail alerts) goes
+ * through this table, so the resident agent (mamori-agent) is built
+ * without libcurl and the two dozen libraries it brings: the mamori
+ * program hands in mon_net_curl; the agent hands such work to a mamori
+ * child process (src/agent).
+ */
+struct mon_http_answer {
+	int failed;        /* no HTTP answer: cause says why */
+	long status;       /* the HTTP status when one came */
+	double seconds;    /* total time of the request */
+	char cause[600];   /* "connection refused or unreachable: ..." */
+};
+struct mon_net {
+	int (*http_get)(const char *url, double timeout_s, struct mon_http_answer *out,
+			struct mm_ctx *c);
+	/* Deliver one alert to a webhook or e-mail sink. */
+	int (*send)(void *arg, const struct mon_sink *s, const struct mon_alert *a,
+		    struct mm_ctx *c);
+};
+extern const struct mon_net mon_net_curl; /* monitor/curl.c */
 struct mon_hooks {
 	/* Every dataset of the policy (dataset NULL) or the one named: *out is
 	 * a new array of *n readings the caller frees. */
@@ -79,6 +103,16 @@ struct mon_env {
 	struct mm_clock clock;
 	void *arg;
 	double sample_s; /* check mode with no earlier reading: rate window (0: 0.5 s) */
+	const struct mon_net *net; /* NULL: http checks and webhook/e-mail alerts fail */
+	void *net_arg;
+	/* When set, a check whose probe is `outsourced` (http, backups: they need
+	 * libraries the agent does not load) is run by this instead. */
+	int (*outsource)(void *arg, const struct mon_check *k, struct mon_result *out,
+			 struct mm_ctx *c);
+	void *outsource_arg;
+	/* 1 (the agent): a check with `every` reuses its last result, kept in
+	 * its memory, until that much time has passed. */
+	int reuse;
 };
 
 /* ---- memory between cycles ---------------------------------------------- */
@@ -114,6 +148,7 @@ struct mon_check {
 	double timeout_s;      /* tcp/http/service: 0 means 5 s */
 	struct mon_threshold warn, crit;
 	int64_t for_s;         /* a breach must last this long before it counts */
+	int64_t every_s;       /* the agent runs it at most this often (0: every cycle) */
 };
 void mon_check_release(struct mon_check *k);
 
@@ -145,6 +180,8 @@ struct mon_probe {
 	int higher_is_worse;     /* thresholds: 1 breach when value >= limit */
 	int (*run)(const struct mon_check *k, const struct mon_env *env, struct mon_memo *memo,
 		   struct mon_result *out, struct mm_ctx *c);
+	int outsourced;          /* needs the whole mamori program (env->outsource) */
+	int64_t default_every_s; /* `every` when the check does not say */
 };
 /* The probe for a type name, or NULL. */
 const struct mon_probe *mon_probe_find(const char *type);
@@ -206,12 +243,36 @@ struct mon_alert {
 	const char *host;
 	int64_t time;                      /* seconds since the epoch */
 };
-/* Deliver one alert to one sink: 0, or an error naming what failed. */
-int mon_sink_send(const struct mon_sink *s, const struct mon_alert *a, struct mm_ctx *c) MM_MUST_CHECK;
+/* Deliver one alert to one sink (webhook and e-mail through env->net):
+ * 0, or an error naming what failed. */
+int mon_sink_send(const struct mon_sink *s, const struct mon_alert *a, const struct mon_env *env,
+		  struct mm_ctx *c) MM_MUST_CHECK;
 /* The JSON body of a webhook (also the payload documented). */
 int mon_alert_json(const struct mon_alert *a, struct buf *out) MM_MUST_CHECK;
 /* Write the alert to syslog (and so to the journal). */
 void mon_alert_syslog(const struct mon_alert *a);
+
+/* ---- the wire format between the agent and its mamori helper --------------
+ * Text, one item per line, fields percent-encoded (docs/monitoring.md):
+ *   mamori-result 1 | state N | judged N | value V | pct V | unit U |
+ *   message M | metric NAME LABELS VALUE
+ *   mamori-alert 1 | check C | type T | kind K | state N | previous N |
+ *   value V | has-value N | threshold T | cause C | host H | time T
+ * Decoding is strict: an unknown line, a missing field or a value out of
+ * range is MM_ECORRUPT naming the line. */
+#define MON_WIRE_MAX (256u * 1024)
+int mon_result_encode(const struct mon_result *r, struct buf *out) MM_MUST_CHECK;
+int mon_result_decode(const char *text, size_t len, struct mon_result *out,
+		      struct mm_ctx *c) MM_MUST_CHECK;
+/* A decoded alert owns its strings. */
+struct mon_alert_msg {
+	struct mon_alert a;
+	char *check, *type, *kind, *cause, *host;
+};
+int mon_alert_encode(const struct mon_alert *a, struct buf *out) MM_MUST_CHECK;
+int mon_alert_decode(const char *text, size_t len, struct mon_alert_msg *out,
+		     struct mm_ctx *c) MM_MUST_CHECK;
+void mon_alert_msg_release(struct mon_alert_msg *m);
 
 /* ---- the agent's configuration --------------------------------------------- */
 struct mon_config {

@@ -265,4 +265,4 @@ probe_files(const struct mon_check *k, const struct mon_env *env, struct mon_mem
 	return 0;
 }
 
-const struct mon_probe mon_probe_files = { "files", NULL, 1, probe_files };
+const struct mon_probe mon_probe_files = { "files", NULL, 1, probe_files, 0, 0 };

@@ -374,4 +374,4 @@ out:
 	return e;
 }
 
-const struct mon_probe mon_probe_logins = { "logins", NULL, 1, probe_logins };
+const struct mon_probe mon_probe_logins = { "logins", NULL, 1, probe_logins, 0, 0 };

@@ -1,8 +1,7 @@
 /*
  * Probes that ask something over the network or another program: a TCP
- * service, an HTTP(S) URL (libcurl), a systemd unit (systemctl).
+ * service, an HTTP(S) URL (through env->net: libcurl), a systemd unit (systemctl).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -133,97 +132,50 @@ metrics:
 	return 0;
 }
 
-static size_t
-discard(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return sz * n;
-}
-
-static void
-http_cause(CURLcode cc, const char *url, const char *detail, struct mon_result *out)
-{
-	const char *why;
-
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-		why = "the host name did not resolve: check DNS or the URL";
-		break;
-	case CURLE_COULDNT_CONNECT:
-		why = "connection refused or unreachable: is the web server running?";
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		why = "no answer in time: a firewall, or a server that hangs";
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-		why = "the TLS certificate is not trusted: expired, self-signed or for another name";
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-		why = "the TLS handshake failed: protocol or cipher mismatch";
-		break;
-	default:
-		why = curl_easy_strerror(cc);
-	}
-	snprintf(out->message, sizeof(out->message), "%s: %s (%s)", url, why, detail[0] ? detail :
-		 curl_easy_strerror(cc));
-}
-
 static int
 probe_http(const struct mon_check *k, const struct mon_env *env, struct mon_memo *memo,
 	   struct mon_result *out, struct mm_ctx *c)
 {
-	char errbuf[CURL_ERROR_SIZE] = "", lab[512];
-	CURL *h = curl_easy_init();
-	long status = 0;
-	double secs = 0;
-	CURLcode cc;
+	struct mon_http_answer ans;
+	char lab[512];
 	int e, ok;
 
-	if (h == NULL)
-		return mm_fail(c, MM_ENOMEM, "cannot start libcurl");
-	curl_easy_setopt(h, CURLOPT_URL, k->target);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_of(k) * 1000));
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "mamori-monitor/" MAMORI_VERSION);
-	cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &secs);
-	curl_easy_cleanup(h);
+	if (env->net == NULL || env->net->http_get == NULL)
+		return mm_fail(c, MM_EUNSUPPORTED, "this program has no HTTP client");
+	memset(&ans, 0, sizeof(ans));
+	if ((e = env->net->http_get(k->target, timeout_of(k), &ans, c)) != 0)
+		return e;
 	out->pct = -1;
 	snprintf(out->unit, sizeof(out->unit), "s");
-	if (cc != CURLE_OK) {
+	if (ans.failed) {
 		out->state = MON_CRITICAL;
-		http_cause(cc, k->target, errbuf, out);
+		snprintf(out->message, sizeof(out->message), "%s: %s", k->target, ans.cause);
 	} else {
-		ok = k->expect_status ? status == k->expect_status : status >= 200 && status < 400;
+		ok = k->expect_status ? ans.status == k->expect_status :
+					ans.status >= 200 && ans.status < 400;
 		out->judged = 1;
-		out->value = secs;
+		out->value = ans.seconds;
 		if (!ok) {
 			out->state = MON_CRITICAL;
 			snprintf(out->message, sizeof(out->message), "%s answered HTTP %ld, expected ",
-				 k->target, status);
+				 k->target, ans.status);
 			if (k->expect_status)
 				mon_append(out, "%ld", k->expect_status);
 			else
 				mon_append(out, "200-399");
-			if (status >= 500)
+			if (ans.status >= 500)
 				mon_append(out, " (the application behind the web server fails: see "
 					   "its log)");
 		} else {
 			snprintf(out->message, sizeof(out->message), "%s answered HTTP %ld in %.0f ms",
-				 k->target, status, secs * 1000);
+				 k->target, ans.status, ans.seconds * 1000);
 		}
 	}
 	mon_label(lab, sizeof(lab), k->name, "url", k->target);
 	if ((e = mon_metric_add(out, "mamori_http_up", lab, out->state == MON_CRITICAL ? 0 : 1)) ||
-	    (e = mon_metric_add(out, "mamori_http_status", lab, (double)status)) ||
-	    (e = mon_metric_add(out, "mamori_http_duration_seconds", lab, secs)))
+	    (e = mon_metric_add(out, "mamori_http_status", lab, (double)ans.status)) ||
+	    (e = mon_metric_add(out, "mamori_http_duration_seconds", lab, ans.seconds)))
 		return mm_fail(c, e, "out of memory");
-	(void)env;
 	(void)memo;
 	return 0;
 }
@@ -292,6 +244,6 @@ metrics:
 	return 0;
 }
 
-const struct mon_probe mon_probe_tcp = { "tcp", "address", 1, probe_tcp };
-const struct mon_probe mon_probe_http = { "http", "url", 1, probe_http };
-const struct mon_probe mon_probe_service = { "service", "unit", 1, probe_service };
+const struct mon_probe mon_probe_tcp = { "tcp", "address", 1, probe_tcp, 0, 0 };
+const struct mon_probe mon_probe_http = { "http", "url", 1, probe_http, 1, 0 };
+const struct mon_probe mon_probe_service = { "service", "unit", 1, probe_service, 0, 0 };

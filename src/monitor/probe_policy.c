@@ -175,5 +175,6 @@ probe_time(const struct mon_check *k, const struct mon_env *env, struct mon_memo
 	return 0;
 }
 
-const struct mon_probe mon_probe_backups = { "backups", "dataset", 1, probe_backups };
-const struct mon_probe mon_probe_time = { "time", "server", 1, probe_time };
+const struct mon_probe mon_probe_backups = { "backups", "dataset", 1, probe_backups, 1,
+	300 /* each look opens the repositories: their keys cost Argon2id */ };
+const struct mon_probe mon_probe_time = { "time", "server", 1, probe_time, 0, 0 };

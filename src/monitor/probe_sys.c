@@ -617,9 +617,9 @@ probe_process(const struct mon_check *k, const struct mon_env *env, struct mon_m
 	return 0;
 }
 
-const struct mon_probe mon_probe_disk = { "disk", "path", 0, probe_disk };
-const struct mon_probe mon_probe_memory = { "memory", NULL, 0, probe_memory };
-const struct mon_probe mon_probe_cpu = { "cpu", NULL, 1, probe_cpu };
-const struct mon_probe mon_probe_network = { "network", "interface", 1, probe_network };
-const struct mon_probe mon_probe_raid = { "raid", "array", 1, probe_raid };
-const struct mon_probe mon_probe_process = { "process", "process", 1, probe_process };
+const struct mon_probe mon_probe_disk = { "disk", "path", 0, probe_disk, 0, 0 };
+const struct mon_probe mon_probe_memory = { "memory", NULL, 0, probe_memory, 0, 0 };
+const struct mon_probe mon_probe_cpu = { "cpu", NULL, 1, probe_cpu, 0, 0 };
+const struct mon_probe mon_probe_network = { "network", "interface", 1, probe_network, 0, 0 };
+const struct mon_probe mon_probe_raid = { "raid", "array", 1, probe_raid, 0, 0 };
+const struct mon_probe mon_probe_process = { "process", "process", 1, probe_process, 0, 0 };

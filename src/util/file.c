@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #include "util/util.h"
 
@@ -193,7 +193,8 @@ open_tmp(const char *path, int mode, char *tmp, size_t tmpsz, struct mm_ctx *c)
 	int fd, i, n;
 
 	for (i = 0; i < TMP_TRIES; i++) {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		/* A unique name, not a secret: the kernel's bytes, no DRBG. */
+		if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
 			unsigned long v = __atomic_add_fetch(&counter, 1,
 			    __ATOMIC_RELAXED) ^ (unsigned long)time_now_ns();
 			memcpy(rnd, &v, sizeof(v) < sizeof(rnd) ? sizeof(v) :

@@ -210,6 +210,16 @@ int proc_spawn(char *const argv[], int *out_fd, int *pid, struct mm_ctx *c) MM_M
 int proc_wait(int pid, const char *name, struct mm_ctx *c) MM_MUST_CHECK;
 /* spawn + wait, output to ours. */
 int proc_run(char *const argv[], struct mm_ctx *c) MM_MUST_CHECK;
+/*
+ * Run argv with `in` (inlen bytes, may be 0) on its standard input and
+ * collect its standard output into out (at most max bytes: more is
+ * MM_ELIMIT) for at most timeout_s seconds, after which it is killed
+ * (MM_ETIMEDOUT). 0 when it exited with status 0, else proc_wait's
+ * MM_ECHILD; out holds what it printed in every case. The caller ignores
+ * SIGPIPE, so a child that exits without reading does not kill it.
+ */
+int proc_exchange(char *const argv[], const void *in, size_t inlen, size_t max, double timeout_s,
+		  struct buf *out, struct mm_ctx *c) MM_MUST_CHECK;
 
 /* ---- human sizes ------------------------------------------------------- */
 void fmt_bytes(uint64_t n, char *out, size_t sz); /* "1.23 GiB" */

@@ -1,0 +1,35 @@
+/*
+ * agent: the resident monitoring agent, mamori-agent (docs/monitoring.md).
+ *
+ * `mamori monitor run` checks the configuration and then becomes this
+ * smaller program, which maps neither libcurl nor the repository code with
+ * their libraries: it runs the probes that read the system itself, and
+ * hands the checks and alerts that need more (http, backups, webhook and
+ * e-mail) to a short-lived `mamori monitor check|send --wire` child, the
+ * whole mamori program, over the monitor's wire format.
+ */
+#ifndef MAMORI_AGENT_H
+#define MAMORI_AGENT_H
+
+#include "monitor/monitor.h"
+
+/* The time probe's reading: the kernel clock, the time daemons running
+ * under root's /proc ("" for the live system), and the servers measured
+ * when servers is not NULL. mamori and the agent both use it. */
+int agent_clock_read(const char *root, const char *servers, double timeout_s,
+		     struct mon_time_reading *out, struct mm_ctx *c) MM_MUST_CHECK;
+
+/* How the agent reaches the whole mamori program. */
+struct agent_helper {
+	const char *program; /* the mamori executable */
+	const char *config;  /* the configuration file both read */
+};
+/* env->outsource: `PROGRAM monitor check --wire --config CONFIG NAME`,
+ * given the check's timeout plus two minutes; its answer decoded into out. */
+int agent_outsource(void *arg, const struct mon_check *k, struct mon_result *out,
+		    struct mm_ctx *c) MM_MUST_CHECK;
+/* env->net for the agent: alerts through `PROGRAM monitor send --wire`;
+ * no http_get (http checks are outsourced). arg: a struct agent_helper. */
+extern const struct mon_net agent_net;
+
+#endif
