@@ -24,10 +24,11 @@ struct agent_helper {
 	const char *program; /* the mamori executable */
 	const char *config;  /* the configuration file both read */
 };
-/* env->outsource: `PROGRAM monitor check --wire --config CONFIG NAME`,
- * given the check's timeout plus two minutes; its answer decoded into out. */
-int agent_outsource(void *arg, const struct mon_check *k, struct mon_result *out,
-		    struct mm_ctx *c) MM_MUST_CHECK;
+/* env->outsource: `PROGRAM monitor check --wire --config CONFIG NAME...`,
+ * given each check's timeout plus two minutes; its answers decoded into
+ * out[0..n). */
+int agent_outsource(void *arg, const struct mon_check *const *k, size_t n,
+		    struct mon_result *out, struct mm_ctx *c) MM_MUST_CHECK;
 /* env->net for the agent: alerts through `PROGRAM monitor send --wire`;
  * no http_get (http checks are outsourced). arg: a struct agent_helper. */
 extern const struct mon_net agent_net;

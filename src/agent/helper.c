@@ -32,29 +32,41 @@ first_line(const struct buf *b, char *out, size_t n)
 }
 
 int
-agent_outsource(void *arg, const struct mon_check *k, struct mon_result *out, struct mm_ctx *c)
+agent_outsource(void *arg, const struct mon_check *const *k, size_t n, struct mon_result *out,
+		 struct mm_ctx *c)
 {
 	const struct agent_helper *h = arg;
-	char *argv[] = { (char *)h->program, "monitor", "check", "--wire", "--config",
-			 (char *)h->config, "--", k->name, NULL };
+	char *fixed[] = { (char *)h->program, "monitor", "check", "--wire", "--config",
+			  (char *)h->config, "--" };
+	const size_t nf = sizeof(fixed) / sizeof(fixed[0]);
 	struct buf b = BUF_INIT;
 	struct mm_ctx pc = MM_CTX_INIT, dc = MM_CTX_INIT;
+	double timeout = 0;
+	char **argv;
 	int e;
 
-	e = proc_exchange(argv, NULL, 0, ANSWER_MAX, helper_timeout(k->timeout_s), &b, &pc);
-	/* `monitor check` exits with the check's state: its answer says more. */
-	if (b.len > 0 && mon_result_decode((const char *)b.data, b.len, out, &dc) == 0) {
+	if ((argv = calloc(nf + n + 1, sizeof(*argv))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	memcpy(argv, fixed, sizeof(fixed));
+	for (size_t i = 0; i < n; i++) {
+		argv[nf + i] = k[i]->name;
+		timeout += helper_timeout(k[i]->timeout_s);
+	}
+	e = proc_exchange(argv, NULL, 0, ANSWER_MAX, timeout, &b, &pc);
+	/* `monitor check` exits with the worst state: its answer says more. */
+	if (b.len > 0 && mon_results_decode((const char *)b.data, b.len, out, n, &dc) == 0) {
 		e = 0;
 		goto out;
 	}
 	if (b.len > 0)
-		e = mm_fail(c, MM_ECHILD, "%s answered the %s check with something else: %s",
-			    h->program, k->name, dc.msg);
+		e = mm_fail(c, MM_ECHILD, "%s answered with something else than check results: %s",
+			    h->program, dc.msg);
 	else
-		e = mm_fail(c, e ? e : MM_ECHILD, "the %s check needs %s, which failed: %s",
-			    k->probe->type, h->program, e ? pc.msg : "it printed nothing");
+		e = mm_fail(c, e ? e : MM_ECHILD, "%s, which runs the http and backups checks, "
+			    "failed: %s", h->program, e ? pc.msg : "it printed nothing");
 out:
 	buf_release(&b);
+	free(argv);
 	return e;
 }
 
@@ -79,9 +91,10 @@ helper_send(void *arg, const struct mon_sink *s, const struct mon_alert *a, stru
 		goto out;
 	if (strncmp(line, "error ", 6) == 0)
 		e = mm_fail(c, MM_EREMOTE, "%s", line + 6);
+	else if (e != 0)
+		e = mm_fail(c, e, "%s did not send it: %s", h->program, pc.msg);
 	else
-		e = mm_fail(c, e ? e : MM_ECHILD, "%s did not send it: %s", h->program,
-			    e ? pc.msg : "no answer");
+		e = mm_fail(c, MM_ECHILD, "%s answered '%.80s', not 'sent'", h->program, line);
 out:
 	buf_release(&in);
 	buf_release(&b);

@@ -289,31 +289,40 @@ monitor_run(struct cli *cl, struct mon_cli *m)
 
 /* ---- the agent's helper: what needs libcurl or a repository ----------------- */
 
-/* monitor check --wire NAME: one check, answered in the wire format. A
- * check that cannot run is an UNKNOWN result, so there is always one. */
+/* monitor check --wire NAME...: the checks, answered in the wire format in
+ * the order named. A check that cannot run is an UNKNOWN result, so there
+ * is always one for each name. */
 static int
 monitor_wire_check(struct mon_cli *m, int argc, char **argv)
 {
 	struct mon_cycle cy = { NULL, 0, 0 };
 	struct mm_ctx c = MM_CTX_INIT;
 	struct mon_config view = m->mc;
-	struct mon_result unk;
 	struct buf b = BUF_INIT;
-	int e;
+	int ran, e = 0;
 
-	if (argc - optind != 1) {
-		fprintf(stderr, "monitor check --wire: name exactly one check\n");
+	if (argc - optind < 1) {
+		fprintf(stderr, "monitor check --wire: name the checks\n");
 		return EXIT_USAGE;
 	}
 	if (access(view.state_dir, R_OK) != 0)
 		view.state_dir = NULL;
-	mon_result_init(&unk);
-	if ((e = mon_cycle_run(&view, &m->env, (const char *const *)argv + optind, 1, &cy, &c)) != 0) {
-		unk.state = MON_UNKNOWN;
-		snprintf(unk.message, sizeof(unk.message), "%.700s", c.msg);
-		e = mon_result_encode(&unk, &b);
-	} else {
-		e = mon_result_encode(&cy.runs[0].res, &b);
+	ran = mon_cycle_run(&view, &m->env, (const char *const *)argv + optind,
+			    (size_t)(argc - optind), &cy, &c) == 0;
+	for (int i = optind; i < argc && e == 0; i++) {
+		const struct mon_result *r = NULL;
+		struct mon_result unk;
+		for (size_t j = 0; ran && j < cy.n; j++)
+			if (strcmp(cy.runs[j].check->name, argv[i]) == 0)
+				r = &cy.runs[j].res;
+		mon_result_init(&unk);
+		if (r == NULL) {
+			unk.state = MON_UNKNOWN;
+			snprintf(unk.message, sizeof(unk.message), "%.700s",
+				 ran ? "no result" : c.msg);
+			r = &unk;
+		}
+		e = mon_result_encode(r, &b);
 	}
 	if (e == 0 && (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0))
 		e = MM_EIO;

@@ -191,36 +191,88 @@ keep_last(struct mon_checkrun *cr, int64_t now)
 	return e == MM_ENOMEM ? e : 0; /* a result too large is simply not kept */
 }
 
-/* Run one check (or reuse its last result): 0, or MM_ENOMEM. A probe that
- * fails makes the check UNKNOWN with the probe's words. */
-static int
-run_one(const struct mon_env *env, struct mon_checkrun *cr, int64_t now)
+static void
+set_unknown(struct mon_result *r, const char *why)
 {
-	const struct mon_check *k = cr->check;
-	struct mm_ctx pc = MM_CTX_INIT;
-	int e;
+	mon_result_release(r);
+	r->state = MON_UNKNOWN;
+	snprintf(r->message, sizeof(r->message), "%.700s", why);
+}
 
-	if (env->reuse && k->every_s > 0) {
+/* The checks the agent hands to mamori go in one batch: one child a cycle
+ * however many http checks there are. */
+static int
+outsource_all(const struct mon_env *env, struct mon_cycle *cy, const unsigned char *done)
+{
+	const struct mon_check **ks = NULL;
+	struct mon_result *rs = NULL;
+	struct mm_ctx c = MM_CTX_INIT;
+	size_t n = 0, j = 0;
+
+	for (size_t i = 0; i < cy->n; i++)
+		n += !done[i] && cy->runs[i].check->probe->outsourced;
+	if (n == 0)
+		return 0;
+	if ((ks = calloc(n, sizeof(*ks))) == NULL || (rs = calloc(n, sizeof(*rs))) == NULL) {
+		free(ks);
+		return MM_ENOMEM;
+	}
+	for (size_t i = 0; i < cy->n; i++)
+		if (!done[i] && cy->runs[i].check->probe->outsourced)
+			ks[j++] = cy->runs[i].check;
+	for (size_t i = 0; i < n; i++)
+		mon_result_init(&rs[i]);
+	if (env->outsource(env->outsource_arg, ks, n, rs, &c) != 0)
+		for (size_t i = 0; i < n; i++)
+			set_unknown(&rs[i], c.msg);
+	for (size_t i = 0, k = 0; i < cy->n; i++) {
+		if (done[i] || !cy->runs[i].check->probe->outsourced)
+			continue;
+		mon_result_release(&cy->runs[i].res);
+		cy->runs[i].res = rs[k++];
+	}
+	free(ks);
+	free(rs);
+	return 0;
+}
+
+/* Run the checks (or reuse their last results): 0, or MM_ENOMEM. A probe
+ * that fails makes its check UNKNOWN with the probe's words. */
+static int
+run_all(const struct mon_env *env, struct mon_cycle *cy, int64_t now)
+{
+	unsigned char *done = calloc(cy->n ? cy->n : 1, 1);
+	int e = 0;
+
+	if (done == NULL)
+		return MM_ENOMEM;
+	for (size_t i = 0; env->reuse && i < cy->n; i++) {
+		struct mon_checkrun *cr = &cy->runs[i];
 		struct mon_result last;
 		mon_result_init(&last);
-		if (reuse_last(cr, now, &last)) {
+		if (cr->check->every_s > 0 && reuse_last(cr, now, &last)) {
 			mon_result_release(&cr->res);
 			cr->res = last;
-			return 0;
+			done[i] = 2;
 		}
 	}
-	if (k->probe->outsourced && env->outsource != NULL)
-		e = env->outsource(env->outsource_arg, k, &cr->res, &pc);
-	else
-		e = k->probe->run(k, env, &cr->memo, &cr->res, &pc);
-	if (e != 0) {
-		mon_result_release(&cr->res);
-		cr->res.state = MON_UNKNOWN;
-		snprintf(cr->res.message, sizeof(cr->res.message), "%.700s", pc.msg);
+	if (env->outsource != NULL && (e = outsource_all(env, cy, done)) != 0)
+		goto out;
+	for (size_t i = 0; i < cy->n && e == 0; i++) {
+		struct mon_checkrun *cr = &cy->runs[i];
+		struct mm_ctx pc = MM_CTX_INIT;
+		if (done[i])
+			continue;
+		if (!(cr->check->probe->outsourced && env->outsource != NULL) &&
+		    cr->check->probe->run(cr->check, env, &cr->memo, &cr->res, &pc) != 0)
+			set_unknown(&cr->res, pc.msg);
 	}
-	if (env->reuse && k->every_s > 0)
-		return keep_last(cr, now);
-	return 0;
+	for (size_t i = 0; i < cy->n && e == 0; i++)
+		if (env->reuse && done[i] != 2 && cy->runs[i].check->every_s > 0)
+			e = keep_last(&cy->runs[i], now);
+out:
+	free(done);
+	return e;
 }
 
 int
@@ -250,14 +302,12 @@ mon_cycle_run(const struct mon_config *mc, const struct mon_env *env,
 	}
 	if (mc->state_dir && (e = state_load(mc->state_dir, &cy, c)) != 0)
 		goto fail;
-	for (size_t i = 0; i < cy.n; i++) {
-		struct mon_checkrun *cr = &cy.runs[i];
-		if ((e = run_one(env, cr, now)) != 0) {
-			mm_fail(c, e, "out of memory");
-			goto fail;
-		}
-		cr->raw = mon_judge(cr->check, &cr->res);
+	if ((e = run_all(env, &cy, now)) != 0) {
+		mm_fail(c, e, "out of memory");
+		goto fail;
 	}
+	for (size_t i = 0; i < cy.n; i++)
+		cy.runs[i].raw = mon_judge(cy.runs[i].check, &cy.runs[i].res);
 	cy.seconds = time_mono() - t0;
 	*out = cy;
 	return 0;

@@ -105,10 +105,12 @@ struct mon_env {
 	double sample_s; /* check mode with no earlier reading: rate window (0: 0.5 s) */
 	const struct mon_net *net; /* NULL: http checks and webhook/e-mail alerts fail */
 	void *net_arg;
-	/* When set, a check whose probe is `outsourced` (http, backups: they need
-	 * libraries the agent does not load) is run by this instead. */
-	int (*outsource)(void *arg, const struct mon_check *k, struct mon_result *out,
-			 struct mm_ctx *c);
+	/* When set, the checks whose probe is `outsourced` (http, backups: they
+	 * need libraries the agent does not load) are run by this instead, all
+	 * of a cycle in one call: out[i] is k[i]'s result. An error makes them
+	 * all UNKNOWN with its message. */
+	int (*outsource)(void *arg, const struct mon_check *const *k, size_t n,
+			 struct mon_result *out, struct mm_ctx *c);
 	void *outsource_arg;
 	/* 1 (the agent): a check with `every` reuses its last result, kept in
 	 * its memory, until that much time has passed. */
@@ -264,6 +266,10 @@ void mon_alert_syslog(const struct mon_alert *a);
 int mon_result_encode(const struct mon_result *r, struct buf *out) MM_MUST_CHECK;
 int mon_result_decode(const char *text, size_t len, struct mon_result *out,
 		      struct mm_ctx *c) MM_MUST_CHECK;
+/* n results one after the other (each from its "mamori-result" line): out
+ * is filled only when exactly n decode. */
+int mon_results_decode(const char *text, size_t len, struct mon_result *out, size_t n,
+		       struct mm_ctx *c) MM_MUST_CHECK;
 /* A decoded alert owns its strings. */
 struct mon_alert_msg {
 	struct mon_alert a;

@@ -1,6 +1,7 @@
 /*
  * Probes that ask something over the network or another program: a TCP
- * service, an HTTP(S) URL (through env->net: libcurl), a systemd unit (systemctl).
+ * service, an HTTP(S) URL (through env->net: libcurl), a systemd unit (sd-bus;
+ * systemctl when there is no system bus).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <systemd/sd-bus.h>
 #include <unistd.h>
 
 #include "monitor/monitor_internal.h"
@@ -180,66 +182,178 @@ probe_http(const struct mon_check *k, const struct mon_env *env, struct mon_memo
 	return 0;
 }
 
-/* `systemctl is-active UNIT` and, when not active, `systemctl is-failed`. */
+/* A unit's state as systemd tells it. */
+struct unit_state {
+	char load[32];   /* loaded, not-found, masked, error */
+	char active[32]; /* active, inactive, failed, activating, ... */
+	char sub[32];    /* running, dead, exited, ... */
+	char result[32]; /* services: success, exit-code, signal, ... ("" otherwise) */
+};
+
 static int
-probe_service(const struct mon_check *k, const struct mon_env *env, struct mon_memo *memo,
-	      struct mon_result *out, struct mm_ctx *c)
+unit_property(sd_bus *bus, const char *path, const char *iface, const char *name, char *out,
+	      size_t n, sd_bus_error *err)
 {
-	char *argv[] = { "systemctl", "is-active", "--", k->target, NULL };
-	char word[128] = "", lab[256];
+	char *v = NULL;
+	int r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, iface, name,
+					   err, &v);
+
+	if (r >= 0)
+		snprintf(out, n, "%s", v);
+	free(v);
+	return r;
+}
+
+/*
+ * Ask systemd over D-Bus (sd-bus): LoadUnit gives the unit's object (a
+ * unit with no file comes back "not-found"), then its states. 1 when the
+ * system bus cannot be reached (the caller falls back to systemctl), 0
+ * with st filled, -1 with err saying what systemd answered.
+ */
+static int
+unit_state_bus(const char *unit, double timeout_s, struct unit_state *st, char *err, size_t n)
+{
+	sd_bus *bus = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	const char *path = NULL;
+	int r, rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (sd_bus_open_system(&bus) < 0)
+		return 1;
+	(void)sd_bus_set_method_call_timeout(bus, (uint64_t)(timeout_s * 1e6));
+	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+			       "org.freedesktop.systemd1.Manager", "LoadUnit", &e, &reply, "s", unit);
+	if (r < 0 && sd_bus_error_has_name(&e, "org.freedesktop.DBus.Error.ServiceUnknown")) {
+		rc = 1; /* a bus without systemd on it */
+		goto out;
+	}
+	if (r < 0 || sd_bus_message_read(reply, "o", &path) < 0 ||
+	    unit_property(bus, path, "org.freedesktop.systemd1.Unit", "LoadState", st->load,
+			  sizeof(st->load), &e) < 0 ||
+	    unit_property(bus, path, "org.freedesktop.systemd1.Unit", "ActiveState", st->active,
+			  sizeof(st->active), &e) < 0 ||
+	    unit_property(bus, path, "org.freedesktop.systemd1.Unit", "SubState", st->sub,
+			  sizeof(st->sub), &e) < 0) {
+		snprintf(err, n, "%s", e.message ? e.message : strerror(r < 0 ? -r : EPROTO));
+		goto out;
+	}
+	sd_bus_error_free(&e);
+	if (strcmp(st->active, "failed") == 0 &&
+	    unit_property(bus, path, "org.freedesktop.systemd1.Service", "Result", st->result,
+			  sizeof(st->result), &e) < 0)
+		st->result[0] = '\0'; /* not a service: no result to tell */
+	rc = 0;
+out:
+	sd_bus_error_free(&e);
+	sd_bus_message_unref(reply);
+	sd_bus_flush_close_unref(bus);
+	return rc;
+}
+
+/* Without a system bus: `systemctl is-active UNIT` prints the active state. */
+static int
+unit_state_systemctl(const char *unit, struct unit_state *st, char *err, size_t n)
+{
+	char *argv[] = { "systemctl", "is-active", "--", (char *)unit, NULL };
 	struct mm_ctx ignore = MM_CTX_INIT;
-	int fd = -1, pid, e, active = 0;
-	ssize_t n;
+	char word[128] = "";
+	int fd = -1, pid;
+	ssize_t got;
 	size_t len = 0;
 
-	char booted[64];
-	struct stat st;
-
-	snprintf(booted, sizeof(booted), "%s/run/systemd/system", env->root ? env->root : "");
-	if (stat(booted, &st) != 0) {
-		/* sd_booted(3): without this folder systemd is not the init system. */
-		out->state = MON_UNKNOWN;
-		snprintf(out->message, sizeof(out->message), "cannot ask about %s: systemd is not "
-			 "running on this host (no /run/systemd/system)", k->target);
-		goto metrics;
-	}
+	memset(st, 0, sizeof(*st));
 	if (proc_spawn(argv, &fd, &pid, &ignore) != 0) {
-		out->state = MON_UNKNOWN;
-		snprintf(out->message, sizeof(out->message), "cannot ask systemd about %s: %.500s "
-			 "(systemctl is not installed: not a systemd host?)", k->target, ignore.msg);
-		goto metrics;
+		snprintf(err, n, "%.500s (systemctl is not installed: not a systemd host?)",
+			 ignore.msg);
+		return -1;
 	}
-	while (len < sizeof(word) - 1 && (n = read(fd, word + len, sizeof(word) - 1 - len)) > 0)
-		len += (size_t)n;
+	while (len < sizeof(word) - 1 && (got = read(fd, word + len, sizeof(word) - 1 - len)) > 0)
+		len += (size_t)got;
 	close(fd);
 	word[len] = '\0';
 	word[strcspn(word, "\n")] = '\0';
 	if (proc_wait(pid, "systemctl", &ignore) != 0) {
 		/* is-active exits non-zero for every state but active: the word says which */
 	}
-	active = strcmp(word, "active") == 0;
-	if (active) {
-		snprintf(out->message, sizeof(out->message), "%s is active", k->target);
-	} else if (word[0] == '\0') {
-		out->state = MON_UNKNOWN;
-		snprintf(out->message, sizeof(out->message), "systemd did not answer about %s (not "
-			 "booted with systemd?)", k->target);
-	} else {
-		out->state = strcmp(word, "activating") == 0 || strcmp(word, "reloading") == 0 ?
-			     MON_WARNING : MON_CRITICAL;
-		snprintf(out->message, sizeof(out->message), "%s is %s", k->target, word);
-		if (strcmp(word, "failed") == 0)
-			mon_append(out, " (see `systemctl status %s` and `journalctl -u %s -n 50`)",
-				   k->target, k->target);
-		else if (strcmp(word, "inactive") == 0)
-			mon_append(out, " (stopped: `systemctl start %s`; enable it to start at boot)",
-				   k->target);
+	if (word[0] == '\0') {
+		snprintf(err, n, "systemctl gave no answer (not booted with systemd?)");
+		return -1;
 	}
+	snprintf(st->load, sizeof(st->load), "loaded");
+	snprintf(st->active, sizeof(st->active), "%.31s", word);
+	return 0;
+}
+
+static void
+service_verdict(const char *unit, const struct unit_state *st, struct mon_result *out)
+{
+	const char *a = st->active;
+
+	if (strcmp(st->load, "not-found") == 0) {
+		out->state = MON_CRITICAL;
+		snprintf(out->message, sizeof(out->message), "%s is not installed: systemd has no "
+			 "such unit (a typo in the check, or the package was removed)", unit);
+		return;
+	}
+	if (strcmp(st->load, "masked") == 0) {
+		out->state = MON_CRITICAL;
+		snprintf(out->message, sizeof(out->message), "%s is masked: it cannot start "
+			 "(`systemctl unmask %s`)", unit, unit);
+		return;
+	}
+	if (strcmp(a, "active") == 0) {
+		snprintf(out->message, sizeof(out->message), "%s is active", unit);
+		if (st->sub[0])
+			mon_append(out, " (%s)", st->sub);
+		return;
+	}
+	out->state = strcmp(a, "activating") == 0 || strcmp(a, "reloading") == 0 ||
+		     strcmp(a, "deactivating") == 0 ? MON_WARNING : MON_CRITICAL;
+	snprintf(out->message, sizeof(out->message), "%s is %s", unit, a);
+	if (strcmp(a, "failed") == 0) {
+		if (st->result[0] && strcmp(st->result, "success") != 0)
+			mon_append(out, " (%s)", st->result);
+		mon_append(out, ": see `systemctl status %s` and `journalctl -u %s -n 50`", unit,
+			   unit);
+	} else if (strcmp(a, "inactive") == 0) {
+		mon_append(out, " (stopped: `systemctl start %s`; enable it to start at boot)", unit);
+	}
+}
+
+/* A systemd unit's state, over D-Bus, or from systemctl without a bus. */
+static int
+probe_service(const struct mon_check *k, const struct mon_env *env, struct mon_memo *memo,
+	      struct mon_result *out, struct mm_ctx *c)
+{
+	struct unit_state st;
+	char booted[1100], err[600] = "", lab[256];
+	struct stat sb;
+	int e, r;
+
+	snprintf(booted, sizeof(booted), "%s/run/systemd/system", env->root ? env->root : "");
+	if (stat(booted, &sb) != 0) {
+		/* sd_booted(3): without this folder systemd is not the init system. */
+		out->state = MON_UNKNOWN;
+		snprintf(out->message, sizeof(out->message), "cannot ask about %s: systemd is not "
+			 "running on this host (no /run/systemd/system)", k->target);
+		goto metrics;
+	}
+	if ((r = unit_state_bus(k->target, timeout_of(k), &st, err, sizeof(err))) == 1)
+		r = unit_state_systemctl(k->target, &st, err, sizeof(err));
+	if (r != 0) {
+		out->state = MON_UNKNOWN;
+		snprintf(out->message, sizeof(out->message), "cannot ask systemd about %s: %s",
+			 k->target, err);
+		goto metrics;
+	}
+	service_verdict(k->target, &st, out);
 metrics:
 	mon_label(lab, sizeof(lab), k->name, "unit", k->target);
-	if ((e = mon_metric_add(out, "mamori_service_active", lab, active)) != 0)
+	if ((e = mon_metric_add(out, "mamori_service_active", lab,
+				out->state == MON_OK ? 1 : 0)) != 0)
 		return mm_fail(c, e, "out of memory");
-	(void)env;
 	(void)memo;
 	return 0;
 }

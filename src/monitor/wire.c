@@ -239,6 +239,56 @@ out:
 	return e;
 }
 
+/* Where the next result starts after text[from] (a line that is the
+ * magic), or len. */
+static size_t
+next_result(const char *text, size_t len, size_t from)
+{
+	static const char magic[] = "\n" RESULT_MAGIC "\n";
+	const size_t ml = sizeof(magic) - 1;
+
+	for (size_t i = from; i + ml <= len; i++)
+		if (text[i] == '\n' && memcmp(text + i, magic, ml) == 0)
+			return i + 1;
+	return len;
+}
+
+int
+mon_results_decode(const char *text, size_t len, struct mon_result *out, size_t n,
+		   struct mm_ctx *c)
+{
+	struct mon_result *rs;
+	size_t at = 0, k = 0;
+	int e = 0;
+
+	if (len > MON_WIRE_MAX)
+		return mm_fail(c, MM_ECORRUPT, "the answer is larger than %u bytes", MON_WIRE_MAX);
+	if ((rs = calloc(n ? n : 1, sizeof(*rs))) == NULL)
+		return mm_fail(c, MM_ENOMEM, "out of memory");
+	while (at < len && e == 0) {
+		size_t end = next_result(text, len, at);
+		if (k == n) {
+			e = mm_fail(c, MM_ECORRUPT, "more check results than the %zu asked for", n);
+			break;
+		}
+		if ((e = mon_result_decode(text + at, end - at, &rs[k], c)) == 0)
+			k++;
+		at = end;
+	}
+	if (e == 0 && k != n)
+		e = mm_fail(c, MM_ECORRUPT, "%zu check results for the %zu asked for", k, n);
+	for (size_t i = 0; i < k; i++) {
+		if (e == 0) {
+			mon_result_release(&out[i]);
+			out[i] = rs[i];
+		} else {
+			mon_result_release(&rs[i]);
+		}
+	}
+	free(rs);
+	return e;
+}
+
 /* ---- alerts ---------------------------------------------------------------- */
 
 int

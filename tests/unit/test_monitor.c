@@ -589,6 +589,148 @@ test_alert_json(void **state)
 	buf_release(&b);
 }
 
+/* ---- the wire format between the agent and mamori ---------------------------- */
+
+static void
+test_wire_result(void **state)
+{
+	struct mon_result r, back, two[2];
+	struct buf b = BUF_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+
+	(void)state;
+	mon_result_init(&r);
+	r.state = MON_CRITICAL;
+	r.judged = 1;
+	r.value = 0.125;
+	snprintf(r.unit, sizeof(r.unit), "s");
+	snprintf(r.message, sizeof(r.message), "http://x/ answered HTTP 503 (50%% of\nthe time) -");
+	assert_int_equal(mon_metric_add(&r, "mamori_http_up", "check=\"web\",url=\"http://x/\"", 0), 0);
+	assert_int_equal(mon_metric_add(&r, "mamori_http_status", "", 503), 0);
+	assert_int_equal(mon_result_encode(&r, &b), 0);
+	assert_int_equal(mon_result_decode((const char *)b.data, b.len, &back, &c), 0);
+	assert_int_equal(back.state, MON_CRITICAL);
+	assert_int_equal(back.judged, 1);
+	assert_true(back.value == 0.125 && back.pct == -1);
+	assert_string_equal(back.unit, "s");
+	assert_string_equal(back.message, r.message);
+	assert_int_equal(back.nmetrics, 2);
+	assert_string_equal(back.metrics[0].labels, "check=\"web\",url=\"http://x/\"");
+	assert_string_equal(back.metrics[1].labels, "");
+	assert_true(back.metrics[1].value == 503);
+	mon_result_release(&back);
+	/* two in a row; three asked for is refused and leaves out untouched */
+	assert_int_equal(mon_result_encode(&r, &b), 0);
+	mon_result_init(&two[0]);
+	mon_result_init(&two[1]);
+	assert_int_equal(mon_results_decode((const char *)b.data, b.len, two, 2, &c), 0);
+	assert_int_equal(two[1].nmetrics, 2);
+	mon_result_release(&two[0]);
+	mon_result_release(&two[1]);
+	assert_int_equal(mon_results_decode((const char *)b.data, b.len, two, 1, &c), MM_ECORRUPT);
+	assert_string_equal(c.msg, "more check results than the 1 asked for");
+	assert_null(two[0].metrics);
+	buf_release(&b);
+	mon_result_release(&r);
+}
+
+static void
+expect_bad(const char *text, size_t len, const char *msg)
+{
+	struct mon_result r;
+	struct mm_ctx c = MM_CTX_INIT;
+
+	mon_result_init(&r);
+	assert_int_equal(mon_result_decode(text, len, &r, &c), MM_ECORRUPT);
+	assert_string_equal(c.msg, msg);
+	assert_null(r.metrics);
+}
+
+/* A string literal and its length. */
+#define LIT(s) s, sizeof(s) - 1
+
+static void
+test_wire_hostile(void **state)
+{
+	static const char head[] = "mamori-result 1\nstate 0\njudged 0\nvalue 0\npct -1\n";
+	static const char nul[] = "mamori-result 1\nstate 0\0\n";
+	char big[300];
+	struct buf b = BUF_INIT;
+	struct mon_alert_msg m;
+	struct mm_ctx c = MM_CTX_INIT;
+
+	(void)state;
+	expect_bad(LIT(""), "not a check result (the first line is not 'mamori-result 1': are "
+		   "mamori and mamori-agent from the same version?)");
+	expect_bad(nul, sizeof(nul) - 1, "the answer holds a NUL byte");
+	expect_bad(LIT("mamori-result 1\nstate 4\n"), "check result, line 2: 'state' is not understood");
+	expect_bad(LIT("mamori-result 1\nstate 0\njudged 0\n"),
+		   "check result: state, judged, value or pct is missing");
+	expect_bad(LIT("mamori-result 1\nvalue nan\n"), "check result, line 2: 'value' is not understood");
+	expect_bad(LIT("mamori-result 1\nrm -rf /\n"), "check result, line 2: 'rm' is not understood");
+	/* a unit longer than its field */
+	memset(big, 'u', sizeof(big));
+	assert_int_equal(buf_append(&b, head, sizeof(head) - 1), 0);
+	assert_int_equal(buf_append(&b, "unit ", 5), 0);
+	assert_int_equal(buf_append(&b, big, 20), 0);
+	expect_bad((const char *)b.data, b.len, "check result, line 6: 'unit' is not understood");
+	buf_reset(&b);
+	/* a metric without its value, a metric name too long */
+	assert_int_equal(buf_append(&b, head, sizeof(head) - 1), 0);
+	assert_int_equal(buf_append(&b, "metric a -\n", 11), 0);
+	expect_bad((const char *)b.data, b.len, "check result, line 6: 'metric' is not understood");
+	buf_reset(&b);
+	assert_int_equal(buf_append(&b, head, sizeof(head) - 1), 0);
+	assert_int_equal(buf_append(&b, "metric ", 7), 0);
+	assert_int_equal(buf_append(&b, big, 100), 0);
+	assert_int_equal(buf_append(&b, " - 1\n", 5), 0);
+	expect_bad((const char *)b.data, b.len, "check result, line 6: 'metric' is not understood");
+	/* alerts: a missing field, a state out of range */
+	assert_int_equal(mon_alert_decode(LIT("mamori-alert 1\ncheck a\n"), &m, &c), MM_ECORRUPT);
+	assert_string_equal(c.msg, "alert: a field is missing");
+	assert_int_equal(mon_alert_decode(LIT("mamori-alert 1\nprevious -1\n"), &m, &c), MM_ECORRUPT);
+	assert_string_equal(c.msg, "alert, line 2: 'previous' is not understood");
+	buf_release(&b);
+}
+
+static void
+test_wire_alert(void **state)
+{
+	struct mon_alert a, *d;
+	struct mon_alert_msg m;
+	struct buf b = BUF_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.check = "data-disk";
+	a.type = "disk";
+	a.kind = "recovery";
+	a.state = MON_OK;
+	a.previous = MON_CRITICAL;
+	a.value = 42.5;
+	a.has_value = 1;
+	snprintf(a.threshold, sizeof(a.threshold), "warn 80%%, crit 90%%");
+	a.cause = "/srv 42 % full (1 GiB free)";
+	a.host = "";
+	a.time = 1800000000;
+	assert_int_equal(mon_alert_encode(&a, &b), 0);
+	assert_int_equal(mon_alert_decode((const char *)b.data, b.len, &m, &c), 0);
+	d = &m.a;
+	assert_string_equal(d->check, "data-disk");
+	assert_string_equal(d->type, "disk");
+	assert_string_equal(d->kind, "recovery");
+	assert_int_equal(d->state, MON_OK);
+	assert_int_equal(d->previous, MON_CRITICAL);
+	assert_true(d->value == 42.5 && d->has_value == 1);
+	assert_string_equal(d->threshold, "warn 80%, crit 90%");
+	assert_string_equal(d->cause, "/srv 42 % full (1 GiB free)");
+	assert_string_equal(d->host, "");
+	assert_int_equal(d->time, 1800000000);
+	mon_alert_msg_release(&m);
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -604,6 +746,9 @@ main(void)
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_alert_json),
+		cmocka_unit_test(test_wire_result),
+		cmocka_unit_test(test_wire_hostile),
+		cmocka_unit_test(test_wire_alert),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -483,6 +484,40 @@ test_errors(void **state)
 	assert_string_equal(mm_strerror(12345), "unknown error");
 }
 
+/* proc_exchange: input in, output out, and each way it ends. */
+static void
+test_proc_exchange(void **state)
+{
+	char *cat[] = { "cat", NULL };
+	char *sleeper[] = { "sh", "-c", "exec sleep 30", NULL };
+	char *chatty[] = { "sh", "-c", "yes hello", NULL };
+	char *quitter[] = { "sh", "-c", "echo bye; exit 3", NULL };
+	char *missing[] = { "/nonexistent/mamori", NULL };
+	struct buf b = BUF_INIT;
+	struct mm_ctx c = MM_CTX_INIT;
+	double t0;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN); /* as the agent does */
+	assert_int_equal(proc_exchange(cat, "in and out\n", 11, 1024, 10, &b, &c), 0);
+	assert_int_equal(b.len, 11);
+	assert_memory_equal(b.data, "in and out\n", 11);
+	buf_reset(&b);
+	t0 = time_mono();
+	assert_int_equal(proc_exchange(sleeper, NULL, 0, 1024, 0.3, &b, &c), MM_ETIMEDOUT);
+	assert_string_equal(c.msg, "sh did not finish within 0 s: killed");
+	assert_true(time_mono() - t0 < 20); /* killed, not waited for */
+	assert_int_equal(proc_exchange(chatty, NULL, 0, 1000, 10, &b, &c), MM_ELIMIT);
+	assert_string_equal(c.msg, "sh printed more than 1000 bytes: killed");
+	buf_reset(&b);
+	assert_int_equal(proc_exchange(quitter, "unread", 6, 1024, 10, &b, &c), MM_ECHILD);
+	assert_string_equal(c.msg, "sh exited with status 3");
+	assert_int_equal(b.len, 4);
+	assert_int_equal(proc_exchange(missing, NULL, 0, 1024, 10, &b, &c), MM_ENOENT);
+	assert_string_equal(c.msg, "cannot run /nonexistent/mamori: No such file or directory");
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -500,6 +535,7 @@ main(void)
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_pool_nested),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_proc_exchange),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
