@@ -242,7 +242,7 @@ on_signal(int sig)
 
 /*
  * The agent is a program of its own, mamori-agent, installed beside this
- * one: it maps neither libcurl nor the repository code (about 8 MB of
+ * one: it maps neither libcurl nor the repository code (about 9 MB of
  * libraries) and hands what needs them back to this program (src/agent).
  * The configuration has been read and checked above, so a mistake in it
  * is reported here, with this program's exit code, before the agent starts.
