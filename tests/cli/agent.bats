@@ -4,29 +4,10 @@
 # cycle, `every`, answers that are not results, a missing helper).
 
 load helpers
+load webhook
 
 teardown() {
 	kill_background
-}
-
-RECEIVER=${MAMORI_SRC:-.}/tests/tools/webhook-receiver
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_file() {
-	for _ in $(seq 1 1200); do
-		[ -s "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-start_receiver() {
-	start_bg "$T/receiver.log" python3 "$RECEIVER" "$T/hook.jsonl" "$T/hook.port"
-	wait_file "$T/hook.port"
-	HOOK_PORT=$(cat "$T/hook.port")
 }
 
 agent() {

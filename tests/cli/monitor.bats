@@ -4,36 +4,13 @@
 # (aiosmtpd), promtool and a real Prometheus scraping /metrics.
 
 load helpers
+load webhook
 
 teardown() {
 	kill_background
 	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT"; then
 		umount "$MNT" || umount -l "$MNT"
 	fi
-}
-
-RECEIVER=${MAMORI_SRC:-.}/tests/tools/webhook-receiver
-
-# A TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Wait (bounded) for a file to appear; 1 if it never does.
-wait_file() {
-	for _ in $(seq 1 1200); do
-		[ -s "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# Start the webhook receiver writing alerts to $T/hook.jsonl; HOOK_PORT.
-start_receiver() {
-	rm -f "$T/hook.port"
-	start_bg "$T/receiver.log" python3 "$RECEIVER" "$T/hook.jsonl" "$T/hook.port" "${1:-0}"
-	wait_file "$T/hook.port"
-	HOOK_PORT=$(cat "$T/hook.port")
 }
 
 # Field F of every alert received, one line each: "check kind previous>state".

@@ -9,7 +9,7 @@ teardown() {
 	kill_background
 }
 
-wait_file() {
+wait_exists() {
 	for _ in $(seq 1 1200); do
 		[ -e "$1" ] && return 0
 		sleep 0.05
@@ -34,10 +34,10 @@ start_bus() {
 </busconfig>
 EOF
 	start_bg "$T/dbus.log" dbus-daemon --config-file="$T/bus.conf" --nofork
-	wait_file "$T/bus"
+	wait_exists "$T/bus"
 	start_bg "$T/systemd.log" /usr/bin/python3 "$MAMORI_SRC/tests/tools/fake-systemd" \
 		"unix:path=$T/bus" "$T/units.json" "$T/ready"
-	wait_file "$T/ready"
+	wait_exists "$T/ready"
 	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus
 }
 
