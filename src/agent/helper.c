@@ -1,13 +1,19 @@
 /*
- * The agent's hands for what it does not load: a check of an outsourced
- * type, or an alert for a webhook or an e-mail server, is done by a
- * `mamori monitor check|send --wire` child and answered in the monitor's
- * wire format. A child that fails, hangs or answers nonsense makes the
+ * The agent's hands for what it does not load: the checks of an
+ * outsourced type are run by a `mamori monitor check --wire` child each
+ * cycle, and every alert is delivered by a `mamori monitor send --wire`
+ * child in the background, answered in the monitor's wire format. A child that fails, hangs or answers nonsense makes the
  * check UNKNOWN (or the delivery retried) with the reason, never the agent
  * stop.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 
@@ -70,35 +76,160 @@ out:
 	return e;
 }
 
+/* How a delivery that ended went: 0 sent, else the reason in c. */
 static int
-helper_send(void *arg, const struct mon_sink *s, const struct mon_alert *a, struct mm_ctx *c)
+send_verdict(const struct agent_helper *h, int e, const struct mm_ctx *pc, const struct buf *b,
+	     struct mm_ctx *c)
 {
-	const struct agent_helper *h = arg;
+	char line[700];
+
+	first_line(b, line, sizeof(line));
+	if (e == 0 && strcmp(line, "sent") == 0)
+		return 0;
+	if (strncmp(line, "error ", 6) == 0)
+		return mm_fail(c, MM_EREMOTE, "%s", line + 6);
+	if (e != 0)
+		return mm_fail(c, e, "%s did not send it: %s", h->program, pc->msg);
+	return mm_fail(c, MM_ECHILD, "%s answered '%.80s', not 'sent'", h->program, line);
+}
+
+static void
+delivery_free(struct agent_delivery *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->id);
+	free(d->tag);
+	buf_release(&d->out);
+}
+
+static void
+delivery_drop(struct agent_helper *h, size_t i)
+{
+	delivery_free(&h->fl[i]);
+	h->fl[i] = h->fl[--h->nfl];
+}
+
+static int
+helper_start(void *arg, const char *id, const char *tag, const struct mon_sink *s,
+	     const struct mon_alert *a, struct mm_ctx *c)
+{
+	struct agent_helper *h = arg;
 	char *argv[] = { (char *)h->program, "monitor", "send", "--wire", "--config",
 			 (char *)h->config, "--", s->name, NULL };
-	struct buf in = BUF_INIT, b = BUF_INIT;
-	struct mm_ctx pc = MM_CTX_INIT;
-	char line[700];
-	int e;
+	struct agent_delivery d, *grown;
+	struct buf in = BUF_INIT;
+	int in_fd = -1, e, r;
 
-	if ((e = mon_alert_encode(a, &in)) != 0) {
+	memset(&d, 0, sizeof(d));
+	d.fd = -1;
+	buf_init(&d.out, ANSWER_MAX);
+	if ((e = mon_alert_encode(a, &in)) != 0 || (d.id = strdup(id)) == NULL ||
+	    (d.tag = strdup(tag)) == NULL ||
+	    (grown = realloc(h->fl, (h->nfl + 1) * sizeof(*h->fl))) == NULL) {
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
-		goto out;
+		goto fail;
 	}
-	e = proc_exchange(argv, in.data, in.len, ANSWER_MAX, s->timeout_s + 60.0, &b, &pc);
-	first_line(&b, line, sizeof(line));
-	if (e == 0 && strcmp(line, "sent") == 0)
-		goto out;
-	if (strncmp(line, "error ", 6) == 0)
-		e = mm_fail(c, MM_EREMOTE, "%s", line + 6);
-	else if (e != 0)
-		e = mm_fail(c, e, "%s did not send it: %s", h->program, pc.msg);
-	else
-		e = mm_fail(c, MM_ECHILD, "%s answered '%.80s', not 'sent'", h->program, line);
-out:
+	h->fl = grown;
+	if ((e = proc_spawn_piped(argv, &in_fd, &d.fd, &d.pid, c)) != 0)
+		goto fail;
+	/* An alert is a few hundred bytes: the pipe takes it whole. */
+	if ((r = write_full(in_fd, in.data, in.len)) != 0) {
+		e = mm_fail_errno(c, -r, "cannot hand the alert to %s", h->program);
+		kill((pid_t)d.pid, SIGKILL);
+		(void)waitpid((pid_t)d.pid, NULL, 0);
+		goto fail;
+	}
+	(void)fcntl(d.fd, F_SETFL, O_NONBLOCK);
+	d.deadline = time_mono() + s->timeout_s + 10.0; /* mamori starts in milliseconds */
+	h->fl[h->nfl++] = d;
+	close(in_fd);
 	buf_release(&in);
-	buf_release(&b);
+	return 0;
+fail:
+	if (in_fd >= 0)
+		close(in_fd);
+	delivery_free(&d);
+	buf_release(&in);
 	return e;
 }
 
-const struct mon_net agent_net = { NULL, helper_send };
+/* Read what the child printed so far: 1 at its end (EOF or too much). */
+static int
+drain_output(struct agent_delivery *d)
+{
+	uint8_t chunk[4096];
+	ssize_t n;
+
+	while ((n = read(d->fd, chunk, sizeof(chunk))) > 0)
+		if (buf_append(&d->out, chunk, (size_t)n) != 0)
+			return 1;
+	return n == 0;
+}
+
+static int
+helper_finish(void *arg, const char *id, const char *tag, int *failed, struct mm_ctx *c)
+{
+	struct agent_helper *h = arg;
+	struct mm_ctx pc = MM_CTX_INIT;
+	struct agent_delivery *d = NULL;
+	size_t i;
+	int ended, st, e = 0;
+
+	for (i = 0; i < h->nfl && d == NULL; i++)
+		if (strcmp(h->fl[i].id, id) == 0)
+			d = &h->fl[i];
+	if (d == NULL)
+		return -1;
+	i--;
+	/* Its output ends when it exits: then the wait is at once. */
+	ended = drain_output(d) && waitpid((pid_t)d->pid, &st, 0) == (pid_t)d->pid;
+	if (!ended && time_mono() < d->deadline)
+		return 0;
+	if (!ended) {
+		kill((pid_t)d->pid, SIGKILL);
+		(void)waitpid((pid_t)d->pid, &st, 0);
+		e = mm_fail(&pc, MM_ETIMEDOUT, "%s did not finish within its time: killed",
+			    h->program);
+	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		e = mm_fail(&pc, MM_ECHILD, "%s %s %d", h->program, WIFEXITED(st) ?
+			    "exited with status" : "was killed by signal",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	}
+	if (strcmp(d->tag, tag) != 0) {
+		delivery_drop(h, i); /* an older alert's: the queue holds a newer one */
+		return -1;
+	}
+	*failed = send_verdict(h, e, &pc, &d->out, c) != 0;
+	delivery_drop(h, i);
+	return 1;
+}
+
+void
+agent_helper_settle(struct agent_helper *h)
+{
+	for (size_t i = 0; i < h->nfl; i++) {
+		struct agent_delivery *d = &h->fl[i];
+		while (time_mono() < d->deadline) {
+			struct pollfd pf = { d->fd, POLLIN, 0 };
+			int left = (int)((d->deadline - time_mono()) * 1000) + 1;
+			if ((poll(&pf, 1, left) < 0 && errno != EINTR) || drain_output(d))
+				break;
+		}
+	}
+}
+
+void
+agent_helper_release(struct agent_helper *h)
+{
+	for (size_t i = 0; i < h->nfl; i++) {
+		kill((pid_t)h->fl[i].pid, SIGKILL);
+		(void)waitpid((pid_t)h->fl[i].pid, NULL, 0);
+		delivery_free(&h->fl[i]);
+	}
+	free(h->fl);
+	h->fl = NULL;
+	h->nfl = 0;
+}
+
+const struct mon_net agent_net = { NULL, NULL, helper_start, helper_finish };

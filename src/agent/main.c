@@ -258,6 +258,7 @@ main(int argc, char **argv)
 {
 	struct agent ag;
 	struct sigaction sa;
+	struct mm_ctx c = MM_CTX_INIT;
 	int rc;
 
 	memset(&ag, 0, sizeof(ag));
@@ -272,6 +273,12 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL); /* a helper that exits unread must not kill us */
 	run(&ag);
+	/* Alerts under way are seen through (each within its sink's timeout)
+	 * and accounted for, so none is lost or sent twice at a restart. */
+	agent_helper_settle(&ag.helper);
+	if (mon_cycle_drain(&ag.mc, &ag.env, warn_stderr, NULL, &c) != 0)
+		fprintf(stderr, "mamori monitor: %s\n", c.msg);
+	agent_helper_release(&ag.helper);
 out:
 	mon_config_release(&ag.mc);
 	conf_release(&ag.cf);

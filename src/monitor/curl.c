@@ -237,4 +237,4 @@ curl_send(void *arg, const struct mon_sink *s, const struct mon_alert *a, struct
 	return send_webhook(s, a, c);
 }
 
-const struct mon_net mon_net_curl = { curl_http_get, curl_send };
+const struct mon_net mon_net_curl = { curl_http_get, curl_send, NULL, NULL };

@@ -275,13 +275,11 @@ out:
 	return e;
 }
 
-int
-mon_cycle_run(const struct mon_config *mc, const struct mon_env *env,
-	      const char *const *only, size_t nonly, struct mon_cycle *out, struct mm_ctx *c)
+/* The checks wanted, with their memory and rule state from state_dir. */
+static int
+prepare(const struct mon_config *mc, const char *const *only, size_t nonly,
+	struct mon_cycle *cy, struct mm_ctx *c)
 {
-	struct mon_cycle cy = { NULL, 0, 0 };
-	double t0 = time_mono();
-	int64_t now = mm_clock_now(&env->clock) / 1000000000;
 	int e;
 
 	for (size_t i = 0; i < nonly; i++) {
@@ -291,17 +289,33 @@ mon_cycle_run(const struct mon_config *mc, const struct mon_env *env,
 		if (j == mc->nchecks)
 			return mm_fail(c, MM_ENOENT, "no check named %s in the configuration", only[i]);
 	}
-	if ((cy.runs = calloc(mc->nchecks ? mc->nchecks : 1, sizeof(*cy.runs))) == NULL)
+	if ((cy->runs = calloc(mc->nchecks ? mc->nchecks : 1, sizeof(*cy->runs))) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
 	for (size_t i = 0; i < mc->nchecks; i++) {
 		if (!wanted(mc->checks[i].name, only, nonly))
 			continue;
-		cy.runs[cy.n].check = &mc->checks[i];
-		mon_result_init(&cy.runs[cy.n].res);
-		cy.n++;
+		cy->runs[cy->n].check = &mc->checks[i];
+		mon_result_init(&cy->runs[cy->n].res);
+		cy->n++;
 	}
-	if (mc->state_dir && (e = state_load(mc->state_dir, &cy, c)) != 0)
-		goto fail;
+	if (mc->state_dir && (e = state_load(mc->state_dir, cy, c)) != 0) {
+		mon_cycle_release(cy);
+		return e;
+	}
+	return 0;
+}
+
+int
+mon_cycle_run(const struct mon_config *mc, const struct mon_env *env,
+	      const char *const *only, size_t nonly, struct mon_cycle *out, struct mm_ctx *c)
+{
+	struct mon_cycle cy = { NULL, 0, 0 };
+	double t0 = time_mono();
+	int64_t now = mm_clock_now(&env->clock) / 1000000000;
+	int e;
+
+	if ((e = prepare(mc, only, nonly, &cy, c)) != 0)
+		return e;
 	if ((e = run_all(env, &cy, now)) != 0) {
 		mm_fail(c, e, "out of memory");
 		goto fail;
@@ -396,55 +410,93 @@ backoff(int tries, int64_t interval)
 	return d / 2 + (d / 2) * r / 255; /* jitter: senders do not retry in step */
 }
 
+/* The alert a queue entry stands for (strings point into cr and mc). */
+static void
+queued_alert(const struct mon_config *mc, const struct mon_checkrun *cr, const char *kind,
+	     int st, int prev, long long t, int judged, double v, const char *msg,
+	     struct mon_alert *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->check = cr->check->name;
+	a->type = cr->check->probe->type;
+	a->kind = kind;
+	a->state = (enum mon_state)(st & 3);
+	a->previous = (enum mon_state)(prev & 3);
+	a->value = v;
+	a->has_value = judged;
+	threshold_text(cr->check, a->threshold, sizeof(a->threshold));
+	a->cause = msg ? msg : "";
+	a->host = mc->host;
+	a->time = t;
+}
+
+/*
+ * One sink's queued alert for one check. With a net that delivers in the
+ * background (the agent), a delivery started in an earlier cycle is
+ * looked at first and a new one only started; the probes never wait for
+ * a receiver. Otherwise the delivery is made here, bounded by its timeout.
+ * start_new 0 (draining at exit): only finish what is under way.
+ */
+static void
+deliver_one(const struct mon_config *mc, const struct mon_env *env, struct mon_checkrun *cr,
+	    const struct mon_sink *s, int64_t now, int start_new,
+	    void (*warn)(void *, const char *), void *arg)
+{
+	const struct mon_net *net = env->net;
+	int async = net != NULL && net->start != NULL && net->finish != NULL;
+	char qk[128], mk[128], kind[32], msg[1200], val[256], id[300], tag[96];
+	struct mon_alert a;
+	struct mm_ctx c = MM_CTX_INIT;
+	const char *q;
+	int st, prev, tries, judged, failed = 0, r;
+	long long t, next;
+	double v;
+
+	snprintf(qk, sizeof(qk), "@q.%s", s->name);
+	snprintf(mk, sizeof(mk), "@m.%s", s->name);
+	if ((q = mon_memo_get(&cr->memo, qk)) == NULL ||
+	    sscanf(q, "%31s %d %d %lld %d %lld %d %lf", kind, &st, &prev, &t, &tries, &next,
+		   &judged, &v) != 8)
+		return;
+	snprintf(id, sizeof(id), "%s/%s", cr->check->name, s->name);
+	snprintf(tag, sizeof(tag), "%s %d %d %lld", kind, st, prev, t);
+	r = async ? net->finish(env->net_arg, id, tag, &failed, &c) : -1;
+	if (r == 0)
+		return; /* under way */
+	if (r < 0) {
+		if (next > now || !start_new)
+			return;
+		queued_alert(mc, cr, kind, st, prev, t, judged, v, mon_memo_get(&cr->memo, mk), &a);
+		if (async)
+			failed = net->start(env->net_arg, id, tag, s, &a, &c) != 0;
+		else
+			failed = mon_sink_send(s, &a, env, &c) != 0;
+		if (async && !failed)
+			return; /* looked at in the next cycle */
+	}
+	if (!failed) {
+		mon_memo_del(&cr->memo, qk);
+		mon_memo_del(&cr->memo, mk);
+		return;
+	}
+	tries++;
+	snprintf(val, sizeof(val), "%s %d %d %lld %d %lld %d %.17g", kind, st, prev, t, tries,
+		 (long long)(now + backoff(tries, mc->interval_s)), judged, v);
+	if (mon_memo_set(&cr->memo, qk, val) != 0)
+		val[0] = '\0'; /* out of memory: retried on the old schedule */
+	if (warn) {
+		snprintf(msg, sizeof(msg), "alert %s for check %s not delivered (try %d, "
+			 "retried later): %s", s->name, cr->check->name, tries, c.msg);
+		warn(arg, msg);
+	}
+}
+
 static void
 deliver(const struct mon_config *mc, const struct mon_env *env, struct mon_checkrun *cr,
-	int64_t now, void (*warn)(void *, const char *), void *arg)
+	int64_t now, int start_new, void (*warn)(void *, const char *), void *arg)
 {
-	for (size_t i = 0; i < mc->nsinks; i++) {
-		const struct mon_sink *s = &mc->sinks[i];
-		char qk[128], mk[128], kind[32], msg[1200], val[256];
-		struct mon_alert a;
-		struct mm_ctx c = MM_CTX_INIT;
-		const char *q, *m;
-		int st, prev, tries, judged;
-		long long t, next;
-		double v;
-
-		snprintf(qk, sizeof(qk), "@q.%s", s->name);
-		snprintf(mk, sizeof(mk), "@m.%s", s->name);
-		if ((q = mon_memo_get(&cr->memo, qk)) == NULL ||
-		    sscanf(q, "%31s %d %d %lld %d %lld %d %lf", kind, &st, &prev, &t, &tries, &next,
-			   &judged, &v) != 8 || next > now)
-			continue;
-		m = mon_memo_get(&cr->memo, mk);
-		memset(&a, 0, sizeof(a));
-		a.check = cr->check->name;
-		a.type = cr->check->probe->type;
-		a.kind = kind;
-		a.state = (enum mon_state)(st & 3);
-		a.previous = (enum mon_state)(prev & 3);
-		a.value = v;
-		a.has_value = judged;
-		threshold_text(cr->check, a.threshold, sizeof(a.threshold));
-		a.cause = m ? m : "";
-		a.host = mc->host;
-		a.time = t;
-		if (mon_sink_send(s, &a, env, &c) == 0) {
-			mon_memo_del(&cr->memo, qk);
-			mon_memo_del(&cr->memo, mk);
-			continue;
-		}
-		tries++;
-		snprintf(val, sizeof(val), "%s %d %d %lld %d %lld %d %.17g", kind, st, prev, t, tries,
-			 (long long)(now + backoff(tries, mc->interval_s)), judged, v);
-		if (mon_memo_set(&cr->memo, qk, val) != 0)
-			val[0] = '\0'; /* out of memory: retried on the old schedule */
-		if (warn) {
-			snprintf(msg, sizeof(msg), "alert %s for check %s not delivered (try %d, "
-				 "retried later): %s", s->name, cr->check->name, tries, c.msg);
-			warn(arg, msg);
-		}
-	}
+	for (size_t i = 0; i < mc->nsinks; i++)
+		deliver_one(mc, env, cr, &mc->sinks[i], now, start_new, warn, arg);
 }
 
 int
@@ -475,11 +527,28 @@ mon_cycle_commit(const struct mon_config *mc, const struct mon_env *env, struct 
 			if ((e = enqueue(mc, cr, kind, prev, now)) != 0)
 				return mm_fail(c, e, "out of memory");
 		}
-		deliver(mc, env, cr, now, warn, arg);
+		deliver(mc, env, cr, now, 1, warn, arg);
 	}
 	if (mc->state_dir)
 		return state_save(mc->state_dir, cy, c);
 	return 0;
+}
+
+int
+mon_cycle_drain(const struct mon_config *mc, const struct mon_env *env,
+		void (*warn)(void *, const char *), void *arg, struct mm_ctx *c)
+{
+	struct mon_cycle cy = { NULL, 0, 0 };
+	int64_t now = mm_clock_now(&env->clock) / 1000000000;
+	int e;
+
+	if ((e = prepare(mc, NULL, 0, &cy, c)) != 0)
+		return e;
+	for (size_t i = 0; i < cy.n; i++)
+		deliver(mc, env, &cy.runs[i], now, 0, warn, arg);
+	e = mc->state_dir ? state_save(mc->state_dir, &cy, c) : 0;
+	mon_cycle_release(&cy);
+	return e;
 }
 
 int

@@ -77,6 +77,17 @@ struct mon_net {
 	/* Deliver one alert to a webhook or e-mail sink. */
 	int (*send)(void *arg, const struct mon_sink *s, const struct mon_alert *a,
 		    struct mm_ctx *c);
+	/* Optional (the agent): deliver to any sink in the background, so a
+	 * receiver that hangs never holds up the probes. One delivery at a time
+	 * per id ("CHECK/SINK"); tag names the alert ("problem 2 1 TIME").
+	 * finish says how it goes: 0 under way (for any tag: a newer alert
+	 * waits for the older one, so they arrive in order), 1 the delivery of
+	 * this tag ended (*failed, the reason in c), -1 none of this tag (one
+	 * for an older alert that ended is forgotten). */
+	int (*start)(void *arg, const char *id, const char *tag, const struct mon_sink *s,
+		     const struct mon_alert *a, struct mm_ctx *c);
+	int (*finish)(void *arg, const char *id, const char *tag, int *failed,
+		      struct mm_ctx *c);
 };
 extern const struct mon_net mon_net_curl; /* monitor/curl.c */
 struct mon_hooks {
@@ -325,6 +336,10 @@ int mon_cycle_commit(const struct mon_config *mc, const struct mon_env *env,
 		     struct mon_cycle *cy, void (*warn)(void *, const char *), void *arg,
 		     struct mm_ctx *c) MM_MUST_CHECK;
 void mon_cycle_release(struct mon_cycle *cy);
+/* The agent stopping: account for the deliveries that ended since the last
+ * cycle (env->net->finish) without starting new ones, and save the state. */
+int mon_cycle_drain(const struct mon_config *mc, const struct mon_env *env,
+		    void (*warn)(void *, const char *), void *arg, struct mm_ctx *c) MM_MUST_CHECK;
 /* Forget the baselines of the named files checks: the next cycle records
  * the files as they are now (an administrator accepted the change). */
 int mon_accept(const struct mon_config *mc, const char *const *names, size_t n,

@@ -2,8 +2,9 @@
  * Alert sinks: a webhook (JSON POST), e-mail (SMTP), a command with the
  * alert in its environment, and syslog (and so the journal) always. Each
  * attempt is bounded by the sink's timeout (webhook and e-mail go through
- * libcurl in curl.c, or the agent's helper) so a dead receiver delays a
- * cycle by seconds at most; the caller keeps what failed and retries.
+ * env->net: libcurl in curl.c); the caller keeps what failed and retries.
+ * The agent delivers in the background instead (env->net->start), so a
+ * dead receiver holds up no cycle.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -83,11 +83,12 @@ proc_run(char *const argv[], struct mm_ctx *c)
 	return proc_wait(pid, argv[0], c);
 }
 
-static int
-spawn_piped(char *const argv[], int *in_fd, int *out_fd, pid_t *pid, struct mm_ctx *c)
+int
+proc_spawn_piped(char *const argv[], int *in_fd, int *out_fd, int *pid, struct mm_ctx *c)
 {
 	posix_spawn_file_actions_t fa;
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, e;
+	pid_t child;
 
 	if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0) {
 		e = mm_fail_errno(c, errno, "cannot make a pipe for %s", argv[0]);
@@ -101,13 +102,14 @@ spawn_piped(char *const argv[], int *in_fd, int *out_fd, pid_t *pid, struct mm_c
 	if (e == 0)
 		e = posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
 	if (e == 0)
-		e = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+		e = posix_spawnp(&child, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (e != 0) {
 		e = mm_fail(c, e == ENOENT ? MM_ENOENT : MM_ECHILD, "cannot run %s: %s", argv[0],
 			    strerror(e));
 		goto out;
 	}
+	*pid = (int)child;
 	*in_fd = pin[1];
 	*out_fd = pout[0];
 	pin[1] = pout[0] = -1;
@@ -186,18 +188,17 @@ int
 proc_exchange(char *const argv[], const void *in, size_t inlen, size_t max, double timeout_s,
 	      struct buf *out, struct mm_ctx *c)
 {
-	int in_fd = -1, out_fd = -1, e, w;
-	pid_t pid;
+	int in_fd = -1, out_fd = -1, e, w, pid;
 
 	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
 		return mm_fail(c, MM_EINVAL, "empty command");
-	if ((e = spawn_piped(argv, &in_fd, &out_fd, &pid, c)) != 0)
+	if ((e = proc_spawn_piped(argv, &in_fd, &out_fd, &pid, c)) != 0)
 		return e;
 	e = exchange(in_fd, out_fd, in, inlen, max, time_mono() + timeout_s, out);
 	close(out_fd);
 	if (e != 0)
-		kill(pid, SIGKILL);
-	w = proc_wait((int)pid, argv[0], c);
+		kill((pid_t)pid, SIGKILL);
+	w = proc_wait(pid, argv[0], c);
 	switch (e) {
 	case 0: return w;
 	case MM_ETIMEDOUT:

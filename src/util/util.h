@@ -210,6 +210,10 @@ int proc_spawn(char *const argv[], int *out_fd, int *pid, struct mm_ctx *c) MM_M
 int proc_wait(int pid, const char *name, struct mm_ctx *c) MM_MUST_CHECK;
 /* spawn + wait, output to ours. */
 int proc_run(char *const argv[], struct mm_ctx *c) MM_MUST_CHECK;
+/* Start argv with pipes for both its standard input (*in_fd, ours to
+ * write and close) and output (*out_fd); standard error is ours. */
+int proc_spawn_piped(char *const argv[], int *in_fd, int *out_fd, int *pid,
+		     struct mm_ctx *c) MM_MUST_CHECK;
 /*
  * Run argv with `in` (inlen bytes, may be 0) on its standard input and
  * collect its standard output into out (at most max bytes: more is

@@ -18,10 +18,11 @@ wait_file() {
 }
 
 # Start the receiver writing alerts to $T/hook.jsonl, on port $1 (default:
-# a free one); HOOK_PORT is the port.
+# a free one), waiting $2 seconds before it reads each (default 0); HOOK_PORT
+# is the port.
 start_receiver() {
 	rm -f "$T/hook.port"
-	start_bg "$T/receiver.log" python3 "$RECEIVER" "$T/hook.jsonl" "$T/hook.port" "${1:-0}"
+	start_bg "$T/receiver.log" python3 "$RECEIVER" "$T/hook.jsonl" "$T/hook.port" "${1:-0}" "${2:-0}"
 	wait_file "$T/hook.port"
 	HOOK_PORT=$(cat "$T/hook.port")
 }
