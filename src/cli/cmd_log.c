@@ -24,7 +24,8 @@ cli_set_result(const struct cli *cl, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* MAMORI_TEST_NOW fixes the clock (test suites only, docs/cli.md). */
+/* MAMORI_NOW fixes the clock (test suites only, docs/cli.md): the same
+ * variable as the policy and monitor commands, so one test clock runs all. */
 static int64_t test_now_ns;
 
 static int64_t
@@ -47,16 +48,13 @@ int
 cli_ledger_open(const struct cli *cl, int create, struct ledger **out)
 {
 	struct mm_ctx c = MM_CTX_INIT;
-	const char *fix = getenv("MAMORI_TEST_NOW");
+	const char *fix = getenv("MAMORI_NOW");
 	const struct ledger_clock *clk = NULL;
 	int e;
 
-	if (fix == NULL || fix[0] == '\0')
-		fix = getenv("MAMORI_NOW"); /* the policy commands' test clock */
-
 	if (fix != NULL && fix[0] != '\0') {
 		if (ledger_parse_time(fix, time_now_ns(), &test_now_ns) != 0) {
-			fprintf(stderr, "%s: MAMORI_TEST_NOW: not a time: %s\n", cl->prog, fix);
+			fprintf(stderr, "%s: MAMORI_NOW: not a time: %s\n", cl->prog, fix);
 			return EXIT_USAGE;
 		}
 		clk = &fixed_clock;

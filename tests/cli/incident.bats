@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
 # Incidents end to end through the command line, with a fixed clock
-# (MAMORI_TEST_NOW) so the derived times are exact.
+# (MAMORI_NOW) so the derived times are exact.
 
 load helpers
 
 at() {
-	MAMORI_TEST_NOW=$1 "$MAMORI" "${@:2}"
+	MAMORI_NOW=$1 "$MAMORI" "${@:2}"
 }
 
 @test "an incident from open to resolve, with its derived times" {

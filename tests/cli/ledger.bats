@@ -291,8 +291,8 @@ assert all(r["fields"]["event"] == "torn-tail" for r in moved)
 }
 
 @test "log show filters by time and user" {
-	MAMORI_TEST_NOW=2026-11-01T10:00:00Z mm log note "old" >/dev/null
-	MAMORI_TEST_NOW=2026-11-20T10:00:00Z mm log note "new" >/dev/null
+	MAMORI_NOW=2026-11-01T10:00:00Z mm log note "old" >/dev/null
+	MAMORI_NOW=2026-11-20T10:00:00Z mm log note "new" >/dev/null
 	run mm log show --since 2026-11-10 --json
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | python3 -c 'import json,sys; print([r["fields"]["text"] for r in json.load(sys.stdin)])')" = "['new']" ]

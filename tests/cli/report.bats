@@ -25,15 +25,15 @@ chrome() {
 make_history() {
 	export MAMORI_CONFIG=$T/no-such.conf # no datasets configured
 	mkdir -p "$T/data/住民記録" && echo "record" > "$T/data/住民記録/a.csv"
-	MAMORI_TEST_NOW=2026-11-20T09:00:00Z mm init >/dev/null
+	MAMORI_NOW=2026-11-20T09:00:00Z mm init >/dev/null
 	mm backup "$T/data/住民記録" >/dev/null
 	mm backup "$T/data/住民記録" >/dev/null
-	MAMORI_TEST_NOW=2026-11-30T10:10:00Z mm incident open --title "ファイルサーバのディスク故障" \
+	MAMORI_NOW=2026-11-30T10:10:00Z mm incident open --title "ファイルサーバのディスク故障" \
 		--severity 1 --scope "税務課の共有フォルダ" --occurred 2026-11-30T10:00:00Z --rto 4h \
 		--dataset 住民記録 >/dev/null
-	MAMORI_TEST_NOW=2026-11-30T11:00:00Z mm incident action INC-4 "昨夜のスナップショットから復元" --owner 田中 >/dev/null
-	MAMORI_TEST_NOW=2026-11-30T12:00:00Z mm incident recover INC-4 >/dev/null
-	MAMORI_TEST_NOW=2026-12-01T09:00:00Z mm incident alert --check ntp --state CRITICAL \
+	MAMORI_NOW=2026-11-30T11:00:00Z mm incident action INC-4 "昨夜のスナップショットから復元" --owner 田中 >/dev/null
+	MAMORI_NOW=2026-11-30T12:00:00Z mm incident recover INC-4 >/dev/null
+	MAMORI_NOW=2026-12-01T09:00:00Z mm incident alert --check ntp --state CRITICAL \
 		--message "<script>alert(1)</script> unsynchronised" >/dev/null
 }
 
