@@ -25,7 +25,7 @@ backup_killed_at() {
 		"$MAMORI" backup "$T/src" > "$T/killed.out" 2>&1
 }
 
-@test "a backup killed at 50 points of its write order: check passes, the next backup completes, restore matches" {
+@test "a backup killed at ${MAMORI_CRASH_POINTS:-50} points of its write order: check passes, the next backup completes, restore matches" {
 	points=${MAMORI_CRASH_POINTS:-50}
 	# Scale 0.03 (about 40 MB): a backup of it makes 65-70 changing calls, so
 	# the 50 points are 50 different moments (a tiny corpus makes under 50).
@@ -72,7 +72,7 @@ prune_killed_at() {
 		"$MAMORI" prune --max-unused 0 > "$T/killed.out" 2>&1
 }
 
-@test "a prune killed at 50 points of its write order: check passes, no snapshot is lost, the next prune completes" {
+@test "a prune killed at ${MAMORI_CRASH_POINTS:-50} points of its write order: check passes, no snapshot is lost, the next prune completes" {
 	points=${MAMORI_CRASH_POINTS:-50}
 	# Eight days of work, the first six forgotten: packs to delete and to
 	# repack, and more than 50 changing calls (about 62).
