@@ -154,7 +154,8 @@ fail:
 	return e;
 }
 
-/* Read what the child printed so far: 1 at its end (EOF or too much). */
+/* Read what the child printed so far: 0 more may come, 1 at its end
+ * (EOF), 2 it printed more than an answer can be. */
 static int
 drain_output(struct agent_delivery *d)
 {
@@ -163,7 +164,7 @@ drain_output(struct agent_delivery *d)
 
 	while ((n = read(d->fd, chunk, sizeof(chunk))) > 0)
 		if (buf_append(&d->out, chunk, (size_t)n) != 0)
-			return 1;
+			return 2;
 	return n == 0;
 }
 
@@ -183,14 +184,16 @@ helper_finish(void *arg, const char *id, const char *tag, int *failed, struct mm
 		return -1;
 	i--;
 	/* Its output ends when it exits: then the wait is at once. */
-	ended = drain_output(d) && waitpid((pid_t)d->pid, &st, 0) == (pid_t)d->pid;
-	if (!ended && time_mono() < d->deadline)
+	ended = drain_output(d);
+	if (ended == 0 && time_mono() < d->deadline)
 		return 0;
-	if (!ended) {
+	if (ended != 1) {
 		kill((pid_t)d->pid, SIGKILL);
 		(void)waitpid((pid_t)d->pid, &st, 0);
-		e = mm_fail(&pc, MM_ETIMEDOUT, "%s did not finish within its time: killed",
-			    h->program);
+		e = mm_fail(&pc, ended ? MM_ELIMIT : MM_ETIMEDOUT, "%s %s: killed", h->program,
+			    ended ? "printed more than an answer" : "did not finish within its time");
+	} else if (waitpid((pid_t)d->pid, &st, 0) != (pid_t)d->pid) {
+		e = mm_fail_errno(&pc, errno, "cannot wait for %s", h->program);
 	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		e = mm_fail(&pc, MM_ECHILD, "%s %s %d", h->program, WIFEXITED(st) ?
 			    "exited with status" : "was killed by signal",
@@ -213,7 +216,7 @@ agent_helper_settle(struct agent_helper *h)
 		while (time_mono() < d->deadline) {
 			struct pollfd pf = { d->fd, POLLIN, 0 };
 			int left = (int)((d->deadline - time_mono()) * 1000) + 1;
-			if ((poll(&pf, 1, left) < 0 && errno != EINTR) || drain_output(d))
+			if ((poll(&pf, 1, left) < 0 && errno != EINTR) || drain_output(d) != 0)
 				break;
 		}
 	}

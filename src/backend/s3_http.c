@@ -193,6 +193,22 @@ handle_give(struct s3_be *sb, CURL *h)
 		curl_easy_cleanup(h);
 }
 
+/* "x-amz-checksum-sha256: BASE64" from the hex digest: 0, or -1. */
+static int
+checksum_header(const char *sha_hex, char *out, size_t n)
+{
+	struct buf b64 = BUF_INIT;
+	uint8_t sha[32];
+	int r = -1;
+
+	if (strlen(sha_hex) == 64 && hex_decode(sha_hex, sha, sizeof(sha)) == 0 &&
+	    crypto_base64_encode(sha, sizeof(sha), &b64) == 0)
+		r = snprintf(out, n, "x-amz-checksum-sha256: %.*s", (int)b64.len,
+			     (const char *)b64.data) < (int)n ? 0 : -1;
+	buf_release(&b64);
+	return r;
+}
+
 /* One attempt: 0 with q->status set (any HTTP answer), or a CURLcode. */
 static CURLcode
 perform(struct s3_be *sb, CURL *h, struct s3_req *q, const char *url, const char *sha_hex,
@@ -205,6 +221,16 @@ perform(struct s3_be *sb, CURL *h, struct s3_req *q, const char *url, const char
 	snprintf(line, sizeof(line), "x-amz-content-sha256: %s", sha_hex);
 	if ((hd = curl_slist_append(NULL, line)) == NULL)
 		return CURLE_OUT_OF_MEMORY;
+	/* The same digest as an integrity checksum: the store refuses a body
+	 * that arrived different (BadDigest), and AWS asks for one on every PUT
+	 * into a bucket with Object Lock retention. */
+	if (strcmp(q->method, "PUT") == 0 && checksum_header(sha_hex, line, sizeof(line)) == 0) {
+		if ((t = curl_slist_append(hd, line)) == NULL) {
+			curl_slist_free_all(hd);
+			return CURLE_OUT_OF_MEMORY;
+		}
+		hd = t;
+	}
 	if (sb->cf.token != NULL) {
 		snprintf(line, sizeof(line), "x-amz-security-token: %s", sb->cf.token);
 		if ((t = curl_slist_append(hd, line)) == NULL) {

@@ -213,6 +213,11 @@ while True:
 	nafter=$(grep -c . "$T/after")
 	puts=$(grep -c '^PUT /'"$BUCKET"'/repo/data/' "$PROXY_LOG" || true)
 	[ "$puts" -eq $((nafter - narrived)) ]
+	# every PUT carries the SHA-256 of its body as x-amz-checksum-sha256
+	# (what AWS asks for in a bucket with Object Lock retention)
+	[ "$(grep -c '^sum ok ' "$PROXY_LOG")" -eq "$(grep -c '^PUT ' "$PROXY_LOG")" ]
+	[ "$(grep -c '^sum ok ' "$PROXY_LOG")" -ge "$puts" ]
+	if grep -q '^sum \(missing\|wrong\) ' "$PROXY_LOG"; then false; fi
 	while read -r k; do
 		if grep -q "^PUT /${k#s3://} " "$PROXY_LOG"; then false; fi
 	done <<<"$arrived"
