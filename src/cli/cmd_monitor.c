@@ -280,6 +280,12 @@ monitor_run(struct cli *cl, struct mon_cli *m)
 	if (cl->verbose)
 		argv[k++] = "--verbose";
 	argv[k] = NULL;
+	/* The backups check's child opens repositories with the password the
+	 * command line named, as this program would. */
+	if (cl->password_file != NULL && setenv("MAMORI_PASSWORD_FILE", cl->password_file, 1) != 0) {
+		fprintf(stderr, "%s: out of memory\n", cl->prog);
+		return EXIT_FATAL;
+	}
 	fflush(NULL);
 	execv(agent, argv);
 	fprintf(stderr, "%s: cannot start the agent %s: %s (it is installed beside mamori; "

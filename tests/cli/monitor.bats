@@ -375,6 +375,16 @@ EOF
 	MAMORI_NOW=2026-12-01T02:00:00Z run mm monitor check --config "$T/mamori.conf" --nagios backups
 	[ "$status" -eq 2 ]
 	[[ "$output" == "MAMORI MONITOR CRITICAL - backups CRITICAL: docs: "* ]]
+	# The agent hands the backups check to a mamori child (it opens the
+	# repository with the password file of mamori.conf) every 5 minutes: at
+	# 00:20 it looks, at 00:24 it keeps what it saw, at 00:25 it looks again.
+	MAMORI_NOW=2026-12-01T00:20:00Z run mm -q -v monitor run --config "$T/mamori.conf" --cycles 1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"mamori monitor: backups OK: docs: newest snapshot 20 min old (RPO 60 min)"* ]]
+	MAMORI_NOW=2026-12-01T00:24:59Z run mm -q -v monitor run --config "$T/mamori.conf" --cycles 1
+	[[ "$output" == *"mamori monitor: backups OK: docs: newest snapshot 20 min old (RPO 60 min)"* ]]
+	MAMORI_NOW=2026-12-01T00:25:00Z run mm -q -v monitor run --config "$T/mamori.conf" --cycles 1
+	[[ "$output" == *"mamori monitor: backups OK: docs: newest snapshot 25 min old (RPO 60 min)"* ]]
 }
 
 @test "time: the clock measured against an NTP server on loopback through the time-sync diagnosis" {
