@@ -379,7 +379,42 @@ out:
 }
 
 /* ---- /metrics over HTTP (libmicrohttpd) ----------------------------------- */
+/* libmicrohttpd is loaded by `metrics --listen` alone, not by every
+ * mamori command (it brings gnutls and its helpers). */
+#define MHD_FUNCS(X) \
+	X(MHD_add_response_header) \
+	X(MHD_create_response_from_buffer) \
+	X(MHD_destroy_response) \
+	X(MHD_queue_response) \
+	X(MHD_start_daemon) \
+	X(MHD_stop_daemon)
+struct mhd_api {
+#define MHD_MEMBER(f) __typeof__(f) *f;
+	MHD_FUNCS(MHD_MEMBER)
+#undef MHD_MEMBER
+};
+
+static int
+mhd_load(struct mhd_api *api, struct mm_ctx *c)
+{
+#define MHD_NAME(f) #f,
+	static const char *const names[] = { MHD_FUNCS(MHD_NAME) };
+#undef MHD_NAME
+	void *fns[sizeof(names) / sizeof(names[0])];
+	size_t i = 0;
+	int e;
+
+	if ((e = mm_dl_load("libmicrohttpd.so.12", "libmicrohttpd12", names,
+			    sizeof(names) / sizeof(names[0]), fns, c)) != 0)
+		return e;
+#define MHD_SET(f) api->f = (__typeof__(f) *)fns[i++];
+	MHD_FUNCS(MHD_SET)
+#undef MHD_SET
+	return 0;
+}
+
 struct metrics_srv {
+	struct mhd_api mhd;
 	struct mon_cli *m;
 	pthread_mutex_t mu; /* one cycle at a time */
 };
@@ -424,21 +459,23 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 		free(text);
 		return MHD_NO;
 	}
-	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	resp = srv->mhd.MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	ret = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
+	srv->mhd.MHD_add_response_header(resp, "Content-Type",
+					 "text/plain; version=0.0.4; charset=utf-8");
+	ret = srv->mhd.MHD_queue_response(conn, status, resp);
+	srv->mhd.MHD_destroy_response(resp);
 	return ret;
 }
 
 static int
 monitor_serve(struct cli *cl, struct mon_cli *m)
 {
-	struct metrics_srv srv = { m, PTHREAD_MUTEX_INITIALIZER };
+	struct metrics_srv srv;
+	struct mm_ctx c = MM_CTX_INIT;
 	struct sockaddr_in sin;
 	struct MHD_Daemon *d;
 	struct sigaction sa;
@@ -458,9 +495,13 @@ monitor_serve(struct cli *cl, struct mon_cli *m)
 	if (*end || port < 1 || port > 65535 || inet_pton(AF_INET, host, &sin.sin_addr) != 1)
 		return cli_usage(cl, "monitor", "--listen takes an IPv4 ADDRESS:PORT, e.g. "
 				 "127.0.0.1:9187");
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, answer,
-			     &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+	memset(&srv, 0, sizeof(srv));
+	srv.m = m;
+	if (pthread_mutex_init(&srv.mu, NULL) != 0 || mhd_load(&srv.mhd, &c) != 0)
+		return cli_fail(cl, c.msg[0] ? MM_EUNSUPPORTED : MM_ENOMEM, &c);
+	d = srv.mhd.MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
+				     answer, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "%s: cannot listen on %s (in use, or not an address of this "
 			"host)\n", cl->prog, m->listen);
@@ -474,7 +515,7 @@ monitor_serve(struct cli *cl, struct mon_cli *m)
 	sigaction(SIGINT, &sa, NULL);
 	while (!stop_now)
 		pause();
-	MHD_stop_daemon(d);
+	srv.mhd.MHD_stop_daemon(d);
 	return EXIT_OK;
 }
 

@@ -97,7 +97,65 @@ struct link_seen {
 	char *path;
 };
 
+/*
+ * libarchive is loaded when a tar is made, not by every mamori command: it
+ * brings libxml2, ICU and libstdc++ (about 4 ms and 3 MB at each start).
+ */
+#define AR_FUNCS(X) \
+	X(archive_entry_clear) \
+	X(archive_entry_copy_gname) \
+	X(archive_entry_copy_hardlink) \
+	X(archive_entry_copy_pathname) \
+	X(archive_entry_copy_symlink) \
+	X(archive_entry_copy_uname) \
+	X(archive_entry_free) \
+	X(archive_entry_new) \
+	X(archive_entry_set_atime) \
+	X(archive_entry_set_ctime) \
+	X(archive_entry_set_filetype) \
+	X(archive_entry_set_gid) \
+	X(archive_entry_set_mtime) \
+	X(archive_entry_set_perm) \
+	X(archive_entry_set_rdev) \
+	X(archive_entry_set_size) \
+	X(archive_entry_set_uid) \
+	X(archive_entry_xattr_add_entry) \
+	X(archive_error_string) \
+	X(archive_write_close) \
+	X(archive_write_data) \
+	X(archive_write_free) \
+	X(archive_write_header) \
+	X(archive_write_new) \
+	X(archive_write_open2) \
+	X(archive_write_set_format_option) \
+	X(archive_write_set_format_pax)
+struct ar_api {
+#define AR_MEMBER(f) __typeof__(f) *f;
+	AR_FUNCS(AR_MEMBER)
+#undef AR_MEMBER
+};
+
+static int
+ar_load(struct ar_api *ar, struct mm_ctx *c)
+{
+#define AR_NAME(f) #f,
+	static const char *const names[] = { AR_FUNCS(AR_NAME) };
+#undef AR_NAME
+	void *fns[sizeof(names) / sizeof(names[0])];
+	size_t i = 0;
+	int e;
+
+	if ((e = mm_dl_load("libarchive.so.13", "libarchive13", names,
+			    sizeof(names) / sizeof(names[0]), fns, c)) != 0)
+		return e;
+#define AR_SET(f) ar->f = (__typeof__(f) *)fns[i++];
+	AR_FUNCS(AR_SET)
+#undef AR_SET
+	return 0;
+}
+
 struct tarrer {
+	struct ar_api ar;
 	struct repo *r;
 	struct archive *a;
 	struct archive_entry *ent;
@@ -128,7 +186,7 @@ tar_fail(struct tarrer *t, const char *path)
 {
 	if (t->err == 0)
 		t->err = mm_fail(t->c, MM_EIO, "%s: tar: %s", path,
-				 archive_error_string(t->a) ? archive_error_string(t->a) : "error");
+				 t->ar.archive_error_string(t->a) ? t->ar.archive_error_string(t->a) : "error");
 	return t->err;
 }
 
@@ -223,21 +281,21 @@ tar_entry(struct tarrer *t, const char *path, const struct node *n)
 	hard = link_target(t, n, name, &r);
 	if (r != 0)
 		return t->err = mm_fail(t->c, r, "out of memory");
-	archive_entry_clear(e);
-	archive_entry_copy_pathname(e, name);
-	archive_entry_set_filetype(e, type);
-	archive_entry_set_perm(e, n->mode & 07777);
-	archive_entry_set_uid(e, n->uid);
-	archive_entry_set_gid(e, n->gid);
+	t->ar.archive_entry_clear(e);
+	t->ar.archive_entry_copy_pathname(e, name);
+	t->ar.archive_entry_set_filetype(e, type);
+	t->ar.archive_entry_set_perm(e, n->mode & 07777);
+	t->ar.archive_entry_set_uid(e, n->uid);
+	t->ar.archive_entry_set_gid(e, n->gid);
 	if (n->user && n->user[0])
-		archive_entry_copy_uname(e, n->user);
+		t->ar.archive_entry_copy_uname(e, n->user);
 	if (n->group && n->group[0])
-		archive_entry_copy_gname(e, n->group);
-	archive_entry_set_mtime(e, n->mtime_ns / 1000000000, n->mtime_ns % 1000000000);
-	archive_entry_set_atime(e, n->atime_ns / 1000000000, n->atime_ns % 1000000000);
-	archive_entry_set_ctime(e, n->ctime_ns / 1000000000, n->ctime_ns % 1000000000);
+		t->ar.archive_entry_copy_gname(e, n->group);
+	t->ar.archive_entry_set_mtime(e, n->mtime_ns / 1000000000, n->mtime_ns % 1000000000);
+	t->ar.archive_entry_set_atime(e, n->atime_ns / 1000000000, n->atime_ns % 1000000000);
+	t->ar.archive_entry_set_ctime(e, n->ctime_ns / 1000000000, n->ctime_ns % 1000000000);
 	for (size_t i = 0; i < n->nxattrs; i++)
-		archive_entry_xattr_add_entry(e, n->xattrs[i].name, n->xattrs[i].value,
+		t->ar.archive_entry_xattr_add_entry(e, n->xattrs[i].name, n->xattrs[i].value,
 					      n->xattrs[i].len);
 	if (n->type == NODE_SYMLINK) {
 		char *target = malloc(n->target_len + 1);
@@ -245,20 +303,20 @@ tar_entry(struct tarrer *t, const char *path, const struct node *n)
 			return t->err = mm_fail(t->c, MM_ENOMEM, "out of memory");
 		memcpy(target, n->target, n->target_len);
 		target[n->target_len] = '\0';
-		archive_entry_copy_symlink(e, target);
+		t->ar.archive_entry_copy_symlink(e, target);
 		free(target);
 	}
 	if (n->type == NODE_CHR || n->type == NODE_BLK)
-		archive_entry_set_rdev(e, (dev_t)n->rdev);
+		t->ar.archive_entry_set_rdev(e, (dev_t)n->rdev);
 	if (hard != NULL) {
-		archive_entry_copy_hardlink(e, hard);
-		archive_entry_set_size(e, 0);
+		t->ar.archive_entry_copy_hardlink(e, hard);
+		t->ar.archive_entry_set_size(e, 0);
 	} else if (n->type == NODE_FILE) {
-		archive_entry_set_size(e, (la_int64_t)n->size);
+		t->ar.archive_entry_set_size(e, (la_int64_t)n->size);
 	}
 	/* ARCHIVE_WARN: a name that is not UTF-8 goes out as its bytes, with
 	 * the pax header hdrcharset=BINARY (POSIX.1-2008). */
-	r = archive_write_header(t->a, e);
+	r = t->ar.archive_write_header(t->a, e);
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 		return tar_fail(t, path);
 	t->res->entries++;
@@ -268,7 +326,7 @@ tar_entry(struct tarrer *t, const char *path, const struct node *n)
 		buf_reset(&t->blob);
 		if ((r = repo_blob_read(t->r, &n->content[i], &t->blob, t->c)) != 0)
 			return t->err = mm_prefix(t->c, r, "%s", path);
-		if (archive_write_data(t->a, t->blob.data, t->blob.len) < 0)
+		if (t->ar.archive_write_data(t->a, t->blob.data, t->blob.len) < 0)
 			return tar_fail(t, path);
 		t->res->bytes += t->blob.len;
 	}
@@ -304,27 +362,29 @@ ops_dump_tar(struct repo *r, const struct snapshot *s, const char *path, ops_out
 	if ((e = ops_lookup(r, s, path, &top, c)) != 0)
 		return e;
 	node_release(&top);
-	if ((t.a = archive_write_new()) == NULL || (t.ent = archive_entry_new()) == NULL) {
+	if ((e = ar_load(&t.ar, c)) != 0)
+		return e;
+	if ((t.a = t.ar.archive_write_new()) == NULL || (t.ent = t.ar.archive_entry_new()) == NULL) {
 		e = mm_fail(c, MM_ENOMEM, "out of memory");
 		goto out;
 	}
 	/* Extended attributes as SCHILY.xattr records only: the ones GNU tar
 	 * and star read (libarchive would add its own LIBARCHIVE.xattr too). */
-	if (archive_write_set_format_pax(t.a) != ARCHIVE_OK ||
-	    archive_write_set_format_option(t.a, "pax", "xattrheader", "SCHILY") < ARCHIVE_OK ||
-	    archive_write_open2(t.a, &t, NULL, tar_write_cb, NULL, NULL) != ARCHIVE_OK) {
+	if (t.ar.archive_write_set_format_pax(t.a) != ARCHIVE_OK ||
+	    t.ar.archive_write_set_format_option(t.a, "pax", "xattrheader", "SCHILY") < ARCHIVE_OK ||
+	    t.ar.archive_write_open2(t.a, &t, NULL, tar_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		e = tar_fail(&t, "archive");
 		goto out;
 	}
 	e = ops_walk(r, s, path, tar_one, &t, c);
 	if (e == 0)
 		e = t.err;
-	if (e == 0 && archive_write_close(t.a) != ARCHIVE_OK)
+	if (e == 0 && t.ar.archive_write_close(t.a) != ARCHIVE_OK)
 		e = tar_fail(&t, "archive");
 out:
 	if (t.a != NULL)
-		archive_write_free(t.a);
-	archive_entry_free(t.ent);
+		t.ar.archive_write_free(t.a);
+	t.ar.archive_entry_free(t.ent);
 	for (size_t i = 0; i < t.links_cap; i++)
 		free(t.links[i].path);
 	free(t.links);

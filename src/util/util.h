@@ -225,6 +225,17 @@ int proc_spawn_piped(char *const argv[], int *in_fd, int *out_fd, int *pid,
 int proc_exchange(char *const argv[], const void *in, size_t inlen, size_t max, double timeout_s,
 		  struct buf *out, struct mm_ctx *c) MM_MUST_CHECK;
 
+/* ---- libraries loaded when first used ------------------------------------ */
+/*
+ * dlopen(soname) and dlsym each of names[0..n) into fns[0..n), so that a
+ * library only one command needs (libarchive for dump, libmicrohttpd for
+ * metrics --listen) is not loaded and relocated by every command. The
+ * library stays loaded. 0, or MM_EUNSUPPORTED naming the library or the
+ * symbol that is missing and the Debian package to install.
+ */
+int mm_dl_load(const char *soname, const char *package, const char *const *names, size_t n,
+	       void **fns, struct mm_ctx *c) MM_MUST_CHECK;
+
 /* ---- human sizes ------------------------------------------------------- */
 void fmt_bytes(uint64_t n, char *out, size_t sz); /* "1.23 GiB" */
 

@@ -50,10 +50,13 @@ EOF
 	needed=$(printf '%s\n' "$output" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
 		grep -v -E '^lib(asan|ubsan)\.' | sort | tr '\n' ' ')
 	[ "$needed" = "libargon2.so.1 libc.so.6 libcrypto.so.3 libinih.so.1 libm.so.6 libsystemd.so.0 " ]
-	# mamori itself has them.
+	# mamori itself has them; libarchive and libmicrohttpd it loads only in
+	# dump and metrics --listen
 	run readelf -d "$MAMORI"
 	[[ "$output" == *"[libcurl.so.4]"* ]]
 	[[ "$output" == *"[libzstd.so.1]"* ]]
+	[[ "$output" != *"libarchive"* ]]
+	[[ "$output" != *"libmicrohttpd"* ]]
 }
 
 @test "two http checks go to one mamori child a cycle; the webhook alert through a second" {

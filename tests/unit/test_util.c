@@ -518,6 +518,29 @@ test_proc_exchange(void **state)
 	buf_release(&b);
 }
 
+/* mm_dl_load: a library or a symbol that is missing says which, and what
+ * to install. */
+static void
+test_dl_load(void **state)
+{
+	static const char *const good[] = { "strlen" };
+	static const char *const bad[] = { "strlen", "mamori_no_such_function" };
+	void *fns[2] = { NULL, NULL };
+	struct mm_ctx c = MM_CTX_INIT;
+	size_t (*len)(const char *);
+
+	(void)state;
+	assert_int_equal(mm_dl_load("libc.so.6", "libc6", good, 1, fns, &c), 0);
+	len = (size_t (*)(const char *))fns[0];
+	assert_int_equal(len("mamori"), 6);
+	assert_int_equal(mm_dl_load("libmamori-none.so.9", "mamori-none", good, 1, fns, &c),
+			 MM_EUNSUPPORTED);
+	assert_non_null(strstr(c.msg, "cannot load libmamori-none.so.9 ("));
+	assert_non_null(strstr(c.msg, "): install the mamori-none package"));
+	assert_int_equal(mm_dl_load("libc.so.6", "libc6", bad, 2, fns, &c), MM_EUNSUPPORTED);
+	assert_non_null(strstr(c.msg, "libc.so.6 has no mamori_no_such_function ("));
+}
+
 int
 main(void)
 {
@@ -536,6 +559,7 @@ main(void)
 		cmocka_unit_test(test_pool_nested),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_proc_exchange),
+		cmocka_unit_test(test_dl_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
