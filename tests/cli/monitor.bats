@@ -385,6 +385,12 @@ EOF
 	[[ "$output" == *"mamori monitor: backups OK: docs: newest snapshot 20 min old (RPO 60 min)"* ]]
 	MAMORI_NOW=2026-12-01T00:25:00Z run mm -q -v monitor run --config "$T/mamori.conf" --cycles 1
 	[[ "$output" == *"mamori monitor: backups OK: docs: newest snapshot 25 min old (RPO 60 min)"* ]]
+	# metrics (scraped often) give the agent's look while it is fresh;
+	# monitor check (a person asking) looks again
+	MAMORI_NOW=2026-12-01T00:26:00Z run mm monitor metrics --config "$T/mamori.conf"
+	[[ "$output" == *'mamori_backup_age_seconds{check="backups",dataset="docs"} 1500'* ]]
+	MAMORI_NOW=2026-12-01T00:26:00Z run mm monitor check --config "$T/mamori.conf" backups
+	[ "${lines[1]}" = "backups  backups  OK        -            docs: newest snapshot 26 min old (RPO 60 min)" ]
 }
 
 @test "time: the clock measured against an NTP server on loopback through the time-sync diagnosis" {
