@@ -95,8 +95,9 @@ address = 127.0.0.1:$dead
 [alert ops-hook]
 type = webhook
 url = http://127.0.0.1:$HOOK_PORT/hook
-timeout = 2s
+timeout = 6s
 EOF
+	# cycles at 0, 1 and 2 s; the delivery gives up at 6 s
 	run agent --config "$T/mamori.conf" --cycles 3 --quiet --verbose
 	[ "$status" -eq 0 ]
 	# the three cycles first, then, when the agent stops, the delivery that
