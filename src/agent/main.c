@@ -6,6 +6,8 @@
  * It runs a cycle every [monitor] interval until SIGTERM or SIGINT: the
  * probes, the rules, the alerts, the state saved; every alert becomes a
  * ledger record in DIR (a CRITICAL opens an incident, a recovery notes it).
+ * SIGHUP reads the configuration again (a mistake in it is reported and
+ * the agent goes on with the one it had).
  * Exit: 0 stopped by a signal or after N cycles, 2 usage, 43 the
  * configuration could not be read (the message says where): the codes of
  * `mamori monitor run`.
@@ -37,13 +39,15 @@ struct agent {
 	struct ledger_clock ledger_clock;
 };
 
-static volatile sig_atomic_t stop_now;
+static volatile sig_atomic_t stop_now, reload_now;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop_now = 1;
+	if (sig == SIGHUP)
+		reload_now = 1;
+	else
+		stop_now = 1;
 }
 
 static int64_t
@@ -161,10 +165,52 @@ parse(struct agent *ag, int argc, char **argv)
 	return 0;
 }
 
+/* The whole file, against every module's schema (as mamori reads it). */
+static int
+read_config(const char *path, struct conf *cf, struct mon_config *mc, struct mm_ctx *c)
+{
+	struct conf_schema s = CONF_SCHEMA_INIT;
+	int e;
+
+	if ((e = policy_register(&s)) != 0 || (e = mon_conf_register(&s)) != 0)
+		return mm_fail(c, e, "cannot register the configuration's sections");
+	if ((e = conf_load(&s, path, cf, c)) != 0)
+		return e;
+	if ((e = mon_config_from(cf, mc, c)) != 0) {
+		mon_config_release(mc);
+		conf_release(cf);
+	}
+	return e;
+}
+
+/* SIGHUP: the new configuration, or the old one kept with the reason. */
+static void
+reload(struct agent *ag)
+{
+	struct conf cf = CONF_INIT;
+	struct mon_config mc;
+	struct mm_ctx c = MM_CTX_INIT;
+
+	reload_now = 0;
+	memset(&mc, 0, sizeof(mc));
+	if (read_config(ag->config, &cf, &mc, &c) != 0) {
+		fprintf(stderr, "mamori monitor: %s was not reloaded; the agent goes on with the "
+			"configuration it had: %s\n", ag->config, c.msg);
+		mon_config_release(&mc);
+		conf_release(&cf);
+		return;
+	}
+	mon_config_release(&ag->mc);
+	conf_release(&ag->cf);
+	ag->mc = mc;
+	ag->cf = cf;
+	fprintf(stderr, "mamori monitor: %s reloaded: %zu check%s, %zu alert%s\n", ag->config,
+		mc.nchecks, mc.nchecks == 1 ? "" : "s", mc.nsinks, mc.nsinks == 1 ? "" : "s");
+}
+
 static int
 load(struct agent *ag)
 {
-	struct conf_schema s = CONF_SCHEMA_INIT;
 	struct mm_ctx c = MM_CTX_INIT;
 	const char *now = getenv("MAMORI_NOW");
 
@@ -172,9 +218,8 @@ load(struct agent *ag)
 		ag->config = "/etc/mamori/mamori.conf";
 	if (ag->state_dir == NULL && (ag->state_dir = getenv("MAMORI_STATE_DIR")) == NULL)
 		ag->state_dir = "/var/lib/mamori";
-	if (policy_register(&s) != 0 || mon_conf_register(&s) != 0 ||
-	    conf_load(&s, ag->config, &ag->cf, &c) != 0 || mon_config_from(&ag->cf, &ag->mc, &c) != 0) {
-		fprintf(stderr, "mamori-agent: %s\n", c.msg[0] ? c.msg : "cannot read the configuration");
+	if (read_config(ag->config, &ag->cf, &ag->mc, &c) != 0) {
+		fprintf(stderr, "mamori-agent: %s\n", c.msg);
 		return AGENT_CONFIG;
 	}
 	ag->ledger_clock = ledger_system_clock;
@@ -217,7 +262,7 @@ print_cycle(const struct mon_cycle *cy)
 static void
 sleep_until(double next)
 {
-	while (!stop_now && time_mono() < next) {
+	while (!stop_now && !reload_now && time_mono() < next) {
 		double left = next - time_mono();
 		struct timespec ts = { 0, 0 };
 		if (left > 0.2)
@@ -235,9 +280,12 @@ run(struct agent *ag)
 	while (!stop_now) {
 		struct mon_cycle cy = { NULL, 0, 0 };
 		struct mm_ctx c = MM_CTX_INIT;
-		double next = time_mono() + (double)ag->mc.interval_s;
+		double next;
 		int e;
 
+		if (reload_now)
+			reload(ag);
+		next = time_mono() + (double)ag->mc.interval_s;
 		if ((e = mon_cycle_run(&ag->mc, &ag->env, NULL, 0, &cy, &c)) != 0 ||
 		    (e = mon_cycle_commit(&ag->mc, &ag->env, &cy, warn_stderr, NULL, &c)) != 0) {
 			/* A cycle that fails (state folder full, say) is reported; the
@@ -270,6 +318,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL); /* a helper that exits unread must not kill us */
 	run(&ag);

@@ -454,6 +454,7 @@ policy_units(const struct policy *p, const char *exe, const char *config_path,
 			    "Type=simple\n"
 			    "StateDirectory=mamori\n"
 			    "ExecStart=%s monitor run --config %s\n"
+			    "ExecReload=/bin/kill -HUP $MAINPID\n"
 			    "Restart=on-failure\n"
 			    "RestartSec=10\n"
 			    "\n"

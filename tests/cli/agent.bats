@@ -202,3 +202,40 @@ time 1800000000'
 	[ "$status" -eq 49 ]
 	[ "$output" = "mamori: cannot start the agent $T/bin/mamori-agent: No such file or directory (it is installed beside mamori; reinstall mamori)" ]
 }
+
+# Wait (bounded) until file $1 has a line matching the extended regex $2.
+wait_line() {
+	for _ in $(seq 1 1200); do
+		grep -Eq -- "$2" "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "SIGHUP reloads the configuration; a broken one is refused and the agent goes on with the old" {
+	mkdir -p "$T/data"
+	printf '[monitor]\ninterval = 1s\nstate-dir = %s/mon\n\n[check one]\ntype = disk\npath = %s/data\n' \
+		"$T" "$T" > "$T/mamori.conf"
+	start_bg "$T/agent.log" "$(dirname "$MAMORI")/mamori-agent" --config "$T/mamori.conf" --quiet --verbose
+	pid=$BG_PID
+	wait_line "$T/agent.log" '^mamori monitor: one OK: '
+	printf '\n[check two]\ntype = memory\n' >> "$T/mamori.conf"
+	kill -HUP "$pid"
+	wait_line "$T/agent.log" "^mamori monitor: $T/mamori.conf reloaded: 2 checks, 0 alerts\$"
+	wait_line "$T/agent.log" '^mamori monitor: two (OK|WARNING|CRITICAL): '
+	printf '\n[check three]\ntype = dsik\n' >> "$T/mamori.conf"
+	kill -HUP "$pid"
+	wait_line "$T/agent.log" "was not reloaded"
+	grep -Fqx "mamori monitor: $T/mamori.conf was not reloaded; the agent goes on with the configuration it had: $T/mamori.conf:13: type: unknown probe 'dsik'; expected one of disk, memory, cpu, network, tcp, http, service, process, raid, files, backups, time, logins" "$T/agent.log"
+	# still watching both
+	n=$(grep -c '^mamori monitor: two ' "$T/agent.log")
+	wait_line "$T/agent.log" '^mamori monitor: one OK: '
+	for _ in $(seq 1 1200); do
+		[ "$(grep -c '^mamori monitor: two ' "$T/agent.log")" -gt "$n" ] && break
+		sleep 0.05
+	done
+	[ "$(grep -c '^mamori monitor: two ' "$T/agent.log")" -gt "$n" ]
+	kill -TERM "$pid"
+	wait "$pid"
+	! grep -q "three" "$T/mon/state"
+}

@@ -435,6 +435,7 @@ After=network-online.target
 Type=simple
 StateDirectory=mamori
 ExecStart=$MAMORI monitor run --config $T/mamori.conf
+ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=10
 
