@@ -74,11 +74,12 @@ lines_open(struct lines *l, const char *text, size_t len, struct mm_ctx *c)
 	memset(l, 0, sizeof(*l));
 	if (len > MON_WIRE_MAX)
 		return mm_fail(c, MM_ECORRUPT, "the answer is larger than %u bytes", MON_WIRE_MAX);
-	if (memchr(text, '\0', len) != NULL)
+	if (len > 0 && memchr(text, '\0', len) != NULL)
 		return mm_fail(c, MM_ECORRUPT, "the answer holds a NUL byte");
 	if ((l->text = malloc(len + 1)) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
-	memcpy(l->text, text, len);
+	if (len > 0)
+		memcpy(l->text, text, len);
 	l->text[len] = '\0';
 	l->next = l->text;
 	return 0;

@@ -181,6 +181,9 @@ time 1800000000'
 	run sh -c 'echo hello | "$MAMORI" monitor send --wire --config "$1" ops-hook' _ "$T/mamori.conf"
 	[ "$status" -eq 1 ]
 	[ "$output" = "error not an alert (the first line is not 'mamori-alert 1')" ]
+	run sh -c '"$MAMORI" monitor send --wire --config "$1" ops-hook < /dev/null' _ "$T/mamori.conf"
+	[ "$status" -eq 1 ]
+	[ "$output" = "error not an alert (the first line is not 'mamori-alert 1')" ]
 	run sh -c 'printf "%s\nstate 9\n" "$1" | "$MAMORI" monitor send --wire --config "$2" ops-hook' _ "$alert" "$T/mamori.conf"
 	[ "$status" -eq 1 ]
 	[ "$output" = "error alert, line 13: 'state' is not understood" ]
