@@ -183,12 +183,14 @@ struct mon_env;
 struct mon_policy_hooks {
 	const char *config;    /* mamori.conf, loaded on the first backups check */
 	const char *root;      /* MAMORI_MONITOR_ROOT or NULL */
+	const char *state_dir; /* the policy's state: --state-dir / MAMORI_STATE_DIR */
 	struct mm_clock clock;
 	const char *password;  /* fallback for repositories without their own */
 	struct policy *p;
 };
 void mon_policy_hooks_init(struct mon_policy_hooks *h, const char *config, const char *root,
-			   const struct mm_clock *clock, const char *password);
+			   const char *state_dir, const struct mm_clock *clock,
+			   const char *password);
 void mon_policy_hooks_set(struct mon_policy_hooks *h, struct mon_env *env);
 void mon_policy_hooks_release(struct mon_policy_hooks *h);
 

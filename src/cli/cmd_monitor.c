@@ -74,7 +74,8 @@ load(struct cli *cl, struct mon_cli *m)
 		m->env.clock.now_ns = fixed_clock;
 		m->env.clock.arg = &m->now_ns;
 	}
-	mon_policy_hooks_init(&m->hooks, m->config, m->root, &m->env.clock, getenv("MAMORI_PASSWORD"));
+	mon_policy_hooks_init(&m->hooks, m->config, m->root, cl->state_dir, &m->env.clock,
+			      getenv("MAMORI_PASSWORD"));
 	mon_policy_hooks_set(&m->hooks, &m->env);
 	return 0;
 }
@@ -280,9 +281,11 @@ monitor_run(struct cli *cl, struct mon_cli *m)
 	if (cl->verbose)
 		argv[k++] = "--verbose";
 	argv[k] = NULL;
-	/* The backups check's child opens repositories with the password the
-	 * command line named, as this program would. */
-	if (cl->password_file != NULL && setenv("MAMORI_PASSWORD_FILE", cl->password_file, 1) != 0) {
+	/* The backups check's child reads the policy's state and opens the
+	 * repositories with the folder and password the command line named, as
+	 * this program would. */
+	if (setenv("MAMORI_STATE_DIR", cl->state_dir, 1) != 0 ||
+	    (cl->password_file != NULL && setenv("MAMORI_PASSWORD_FILE", cl->password_file, 1) != 0)) {
 		fprintf(stderr, "%s: out of memory\n", cl->prog);
 		return EXIT_FATAL;
 	}

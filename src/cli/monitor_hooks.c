@@ -25,14 +25,13 @@ static int
 policy_ready(struct mon_policy_hooks *h, struct mm_ctx *c)
 {
 	struct conf_schema s = CONF_SCHEMA_INIT;
-	const char *sd = getenv("MAMORI_STATE_DIR");
 	int e;
 
 	if (h->p != NULL)
 		return 0;
 	if ((h->p = calloc(1, sizeof(*h->p))) == NULL)
 		return mm_fail(c, MM_ENOMEM, "out of memory");
-	h->p->state_dir = sd && sd[0] ? sd : POLICY_STATE_DEFAULT;
+	h->p->state_dir = h->state_dir && h->state_dir[0] ? h->state_dir : POLICY_STATE_DEFAULT;
 	h->p->clock = h->clock;
 	if ((e = cli_conf_schema(&s)) == 0 && (e = policy_load(&s, h->config, h->p, c)) == 0)
 		return 0;
@@ -111,10 +110,11 @@ hook_clock(void *arg, const char *servers, double timeout_s, struct mon_time_rea
 
 void
 mon_policy_hooks_init(struct mon_policy_hooks *h, const char *config, const char *root,
-		      const struct mm_clock *clock, const char *password)
+		      const char *state_dir, const struct mm_clock *clock, const char *password)
 {
 	memset(h, 0, sizeof(*h));
 	h->config = config;
+	h->state_dir = state_dir;
 	h->root = root;
 	h->clock = *clock;
 	h->password = password;

@@ -393,6 +393,42 @@ EOF
 	[ "${lines[1]}" = "backups  backups  OK        -            docs: newest snapshot 26 min old (RPO 60 min)" ]
 }
 
+@test "the backups check reads the policy's state from --state-dir, in mamori and through the agent" {
+	export TZ=UTC
+	unset MAMORI_REPOSITORY
+	mm -r "$T/repo" init >/dev/null
+	mkdir -p "$T/src"
+	echo data > "$T/src/a"
+	cat > "$T/mamori.conf" <<EOF
+[repository local]
+url = $T/repo
+password-file = $MAMORI_PASSWORD_FILE
+
+[dataset docs]
+paths = $T/src
+repository = local
+priority = 1
+rpo = 1h
+check = daily 100%
+
+[monitor]
+state-dir = $T/mon
+
+[check backups]
+type = backups
+EOF
+	export MAMORI_NOW=2026-12-01T00:00:00Z
+	mm --state-dir "$T/other" run --config "$T/mamori.conf" >/dev/null
+	run mm --state-dir "$T/other" monitor check --config "$T/mamori.conf" --nagios backups
+	[ "$output" = "MAMORI MONITOR OK - 1 check OK" ]
+	run mm -q -v --state-dir "$T/other" monitor run --config "$T/mamori.conf" --cycles 1
+	[[ "$output" == *"mamori monitor: backups OK: docs: "* ]]
+	# the default folder has no record of that check
+	run mm monitor check --config "$T/mamori.conf" --nagios backups
+	[ "$status" -eq 1 ]
+	[ "$output" = "MAMORI MONITOR WARNING - backups WARNING: docs: never checked" ]
+}
+
 @test "time: the clock measured against an NTP server on loopback through the time-sync diagnosis" {
 	rm -f "$T/ntp.port"
 	start_bg "$T/ntp.log" python3 "$MAMORI_SRC/tests/tools/ntp-responder" good "$T/ntp.port" 3
