@@ -218,6 +218,12 @@ load(struct agent *ag)
 		ag->config = "/etc/mamori/mamori.conf";
 	if (ag->state_dir == NULL && (ag->state_dir = getenv("MAMORI_STATE_DIR")) == NULL)
 		ag->state_dir = "/var/lib/mamori";
+	/* The children read the policy's state where the ledger is, as the
+	 * mamori that started this agent does. */
+	if (setenv("MAMORI_STATE_DIR", ag->state_dir, 1) != 0) {
+		fprintf(stderr, "mamori-agent: out of memory\n");
+		return AGENT_CONFIG;
+	}
 	if (read_config(ag->config, &ag->cf, &ag->mc, &c) != 0) {
 		fprintf(stderr, "mamori-agent: %s\n", c.msg);
 		return AGENT_CONFIG;

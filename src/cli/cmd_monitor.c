@@ -281,11 +281,10 @@ monitor_run(struct cli *cl, struct mon_cli *m)
 	if (cl->verbose)
 		argv[k++] = "--verbose";
 	argv[k] = NULL;
-	/* The backups check's child reads the policy's state and opens the
-	 * repositories with the folder and password the command line named, as
-	 * this program would. */
-	if (setenv("MAMORI_STATE_DIR", cl->state_dir, 1) != 0 ||
-	    (cl->password_file != NULL && setenv("MAMORI_PASSWORD_FILE", cl->password_file, 1) != 0)) {
+	/* The backups check's child opens repositories with the password the
+	 * command line named, as this program would (the agent hands on the
+	 * state folder itself). */
+	if (cl->password_file != NULL && setenv("MAMORI_PASSWORD_FILE", cl->password_file, 1) != 0) {
 		fprintf(stderr, "%s: out of memory\n", cl->prog);
 		return EXIT_FATAL;
 	}
