@@ -47,7 +47,7 @@ on_signal(int sig)
 	if (sig == SIGHUP)
 		reload_now = 1;
 	else
-		stop_now = 1;
+		stop_now = sig;
 }
 
 static int64_t
@@ -97,6 +97,32 @@ record_alert(void *arg, const struct mon_alert *a)
 			mon_state_name(a->state), a->check, c.msg);
 	else if (id[0] != '\0' && !ag->quiet)
 		fprintf(stderr, "mamori monitor: %s: incident %s %s\n", a->check, id, what);
+	ledger_free(lg);
+}
+
+/* The ledger hears when monitoring stops, as it heard mamori start it. */
+static void
+record_stop(const struct agent *ag, long cycles)
+{
+	struct ledger *lg = NULL;
+	struct mm_ctx c = MM_CTX_INIT;
+	struct ledger_entry en;
+	char result[128];
+
+	if (stop_now)
+		snprintf(result, sizeof(result), "the agent stopped (SIG%s) after %ld cycle%s",
+			 sigabbrev_np((int)stop_now) ? sigabbrev_np((int)stop_now) : "?", cycles,
+			 cycles == 1 ? "" : "s");
+	else
+		snprintf(result, sizeof(result), "the agent stopped after %ld cycle%s", cycles,
+			 cycles == 1 ? "" : "s");
+	memset(&en, 0, sizeof(en));
+	en.command = "monitor";
+	en.target = ag->config;
+	en.result = result;
+	if (ledger_open(ag->state_dir, LEDGER_CREATE, &ag->ledger_clock, &lg, &c) != 0 ||
+	    ledger_append(lg, &en, NULL, &c) != 0)
+		fprintf(stderr, "mamori monitor: the agent's stop is not in the ledger: %s\n", c.msg);
 	ledger_free(lg);
 }
 
@@ -278,7 +304,8 @@ sleep_until(double next)
 	}
 }
 
-static void
+/* The cycles until a signal (or --cycles): how many ran. */
+static long
 run(struct agent *ag)
 {
 	long done = 0;
@@ -301,10 +328,11 @@ run(struct agent *ag)
 		if (e == 0 && ag->verbose)
 			print_cycle(&cy);
 		mon_cycle_release(&cy);
-		if (ag->cycles && ++done >= ag->cycles)
+		if (++done == ag->cycles)
 			break;
 		sleep_until(next);
 	}
+	return done;
 }
 
 int
@@ -313,6 +341,7 @@ main(int argc, char **argv)
 	struct agent ag;
 	struct sigaction sa;
 	struct mm_ctx c = MM_CTX_INIT;
+	long ran;
 	int rc;
 
 	memset(&ag, 0, sizeof(ag));
@@ -327,13 +356,14 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL); /* a helper that exits unread must not kill us */
-	run(&ag);
+	ran = run(&ag);
 	/* Alerts under way are seen through (each within its sink's timeout)
 	 * and accounted for, so none is lost or sent twice at a restart. */
 	agent_helper_settle(&ag.helper);
 	if (mon_cycle_drain(&ag.mc, &ag.env, warn_stderr, NULL, &c) != 0)
 		fprintf(stderr, "mamori monitor: %s\n", c.msg);
 	agent_helper_release(&ag.helper);
+	record_stop(&ag, ran);
 out:
 	mon_config_release(&ag.mc);
 	conf_release(&ag.cf);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "conf/conf.h"
 #include "ledger/ledger.h"
 #include "monitor/monitor.h"
 #include "policy/policy.h"
@@ -20,6 +21,9 @@ struct mon_cli {
 	const char *config;
 	int json, nagios;
 	int wire;         /* check/send: the agent's wire format (src/agent) */
+	int all, list;    /* silence/unsilence: every check; silence: list them */
+	int64_t for_s;    /* silence --for */
+	const char *reason;
 	long cycles;      /* run: stop after this many (0: until signalled) */
 	const char *listen;
 	const char *root; /* MAMORI_MONITOR_ROOT: recorded /proc and /sys (tests) */
@@ -40,7 +44,11 @@ static const char monitor_usage[] =
 	"usage: mamori monitor check [--config FILE] [--json | --nagios] [CHECK...]\n"
 	"       mamori monitor run [--config FILE] [--cycles N]\n"
 	"       mamori monitor metrics [--config FILE] [--listen ADDR:PORT]\n"
-	"       mamori monitor accept [--config FILE] CHECK...\n";
+	"       mamori monitor accept [--config FILE] CHECK...\n"
+	"       mamori monitor silence [--config FILE] --for DURATION [--reason TEXT] "
+	"(CHECK... | --all)\n"
+	"       mamori monitor silence [--config FILE] --list\n"
+	"       mamori monitor unsilence [--config FILE] (CHECK... | --all)\n";
 
 static int
 load(struct cli *cl, struct mon_cli *m)
@@ -168,19 +176,42 @@ parse(struct cli *cl, struct mon_cli *m, int argc, char **argv, const char *sub)
 		{ "json", no_argument, NULL, 'j' },
 		{ "nagios", no_argument, NULL, 'n' },
 		{ "wire", no_argument, NULL, 'w' },
+		{ "for", required_argument, NULL, 'f' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "list", no_argument, NULL, 'L' },
 		{ "cycles", required_argument, NULL, 'N' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
+	char *end, err[128];
 	int ch;
 
 	m->json = cl->json;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	/* silence CHECK --for 2h reads as people write it: options anywhere. */
+	const char *order = strcmp(sub, "silence") == 0 || strcmp(sub, "unsilence") == 0 ? "" : "+";
+
+	while ((ch = getopt_long(argc, argv, order, opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': m->config = optarg; break;
 		case 'j': m->json = 1; break;
 		case 'n': m->nagios = 1; break;
+		case 'f':
+		case 'r':
+		case 'a':
+		case 'L':
+			if (strcmp(sub, "silence") != 0 && (strcmp(sub, "unsilence") != 0 || ch != 'a'))
+				return cli_usage(cl, "monitor", "--for, --reason and --list are for "
+						 "'monitor silence' (--all also for unsilence)");
+			if (ch == 'f' && (conf_parse_duration(optarg, &m->for_s, err, sizeof(err)) != 0 ||
+					  m->for_s <= 0))
+				return cli_usage(cl, "monitor", "--for takes a duration such as 2h or "
+						 "30m");
+			if (ch == 'r')
+				m->reason = optarg;
+			m->all |= ch == 'a';
+			m->list |= ch == 'L';
+			break;
 		case 'w':
 			if (strcmp(sub, "check") != 0 && strcmp(sub, "send") != 0)
 				return cli_usage(cl, "monitor", "--wire is the agent's (check, send)");
@@ -249,11 +280,11 @@ on_signal(int sig)
  * is reported here, with this program's exit code, before the agent starts.
  */
 static int
-monitor_run(struct cli *cl, struct mon_cli *m)
+monitor_run(struct cli *cl, struct mon_cli *m, int argc, char **argv)
 {
 	char self[PATH_MAX], agent[PATH_MAX + 16], cycles[32];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *argv[16], *slash;
+	char *av[16], *slash;
 	int k = 0;
 
 	if (n <= 0) {
@@ -264,23 +295,23 @@ monitor_run(struct cli *cl, struct mon_cli *m)
 	self[n] = '\0';
 	slash = strrchr(self, '/');
 	snprintf(agent, sizeof(agent), "%.*smamori-agent", slash ? (int)(slash - self + 1) : 0, self);
-	argv[k++] = agent;
-	argv[k++] = "--config";
-	argv[k++] = (char *)m->config;
-	argv[k++] = "--state-dir";
-	argv[k++] = (char *)cl->state_dir;
-	argv[k++] = "--program";
-	argv[k++] = self;
+	av[k++] = agent;
+	av[k++] = "--config";
+	av[k++] = (char *)m->config;
+	av[k++] = "--state-dir";
+	av[k++] = (char *)cl->state_dir;
+	av[k++] = "--program";
+	av[k++] = self;
 	if (m->cycles) {
 		snprintf(cycles, sizeof(cycles), "%ld", m->cycles);
-		argv[k++] = "--cycles";
-		argv[k++] = cycles;
+		av[k++] = "--cycles";
+		av[k++] = cycles;
 	}
 	if (cl->quiet)
-		argv[k++] = "--quiet";
+		av[k++] = "--quiet";
 	if (cl->verbose)
-		argv[k++] = "--verbose";
-	argv[k] = NULL;
+		av[k++] = "--verbose";
+	av[k] = NULL;
 	/* The backups check's child opens repositories with the password the
 	 * command line named, as this program would (the agent hands on the
 	 * state folder itself). */
@@ -288,8 +319,18 @@ monitor_run(struct cli *cl, struct mon_cli *m)
 		fprintf(stderr, "%s: out of memory\n", cl->prog);
 		return EXIT_FATAL;
 	}
+	if (access(agent, X_OK) != 0) {
+		fprintf(stderr, "%s: cannot start the agent %s: %s (it is installed beside mamori; "
+			"reinstall mamori)\n", cl->prog, agent, strerror(errno));
+		return EXIT_NO_AGENT;
+	}
+	/* The exec leaves no end to record after: the start is the record
+	 * (the agent records its own stop). */
+	if (cl->result != NULL)
+		snprintf(cl->result, CLI_RESULT_MAX, "the agent started (pid %d)", (int)getpid());
+	(void)cli_ledger_after(cl, argc, argv, EXIT_OK);
 	fflush(NULL);
-	execv(agent, argv);
+	execv(agent, av);
 	fprintf(stderr, "%s: cannot start the agent %s: %s (it is installed beside mamori; "
 		"reinstall mamori)\n", cl->prog, agent, strerror(errno));
 	return EXIT_NO_AGENT;
@@ -560,12 +601,79 @@ monitor_accept(struct cli *cl, struct mon_cli *m, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int
+silence_list(struct cli *cl, const struct mon_cli *m, int64_t now)
+{
+	struct mon_silences q;
+	struct mm_ctx c = MM_CTX_INIT;
+	size_t shown = 0;
+	int e;
+
+	if ((e = mon_silences_load(m->mc.state_dir, &q, &c)) != 0)
+		return cli_fail(cl, e, &c);
+	for (size_t i = 0; i < q.n; i++) {
+		char until[32];
+		if (now >= q.v[i].until)
+			continue;
+		if (shown++ == 0)
+			printf("%-20s %-21s %s\n", "CHECK", "UNTIL", "REASON");
+		time_format_utc(q.v[i].until * 1000000000, until, sizeof(until));
+		printf("%-20s %-21s %s\n", strcmp(q.v[i].check, "*") == 0 ? "(all)" : q.v[i].check,
+		       until, q.v[i].reason[0] ? q.v[i].reason : "-");
+	}
+	if (shown == 0)
+		printf("no check is silenced\n");
+	mon_silences_release(&q);
+	return EXIT_OK;
+}
+
+/* monitor silence|unsilence: planned work pages no one (monitor/silence.c). */
+static int
+monitor_silence(struct cli *cl, struct mon_cli *m, int argc, char **argv, int on)
+{
+	int64_t now = mm_clock_now(&m->env.clock) / 1000000000;
+	const char *star = "*";
+	const char *const *names = m->all ? &star : (const char *const *)argv + optind;
+	size_t n = m->all ? 1 : (size_t)(argc - optind), removed = 0;
+	struct mm_ctx c = MM_CTX_INIT;
+	char until[32];
+	int e;
+
+	if (on && m->list)
+		return silence_list(cl, m, now);
+	if (n == 0 || (m->all && argc > optind))
+		return cli_usage(cl, "monitor", "name the checks, or --all\n%s", monitor_usage);
+	if (on && m->for_s <= 0)
+		return cli_usage(cl, "monitor", "silence: say how long with --for, e.g. --for 2h");
+	for (size_t i = 0; !m->all && i < n; i++) {
+		size_t j;
+		for (j = 0; j < m->mc.nchecks && strcmp(m->mc.checks[j].name, names[i]) != 0; j++)
+			;
+		if (j == m->mc.nchecks)
+			return cli_usage(cl, "monitor", "no check named %s in %s", names[i], m->config);
+	}
+	if ((e = mon_silence_change(m->mc.state_dir, names, n, on ? now + m->for_s : 0,
+				    m->reason, now, &removed, &c)) != 0)
+		return cli_fail(cl, e, &c);
+	time_format_utc((now + m->for_s) * 1000000000, until, sizeof(until));
+	if (cl->quiet)
+		return EXIT_OK;
+	for (size_t i = 0; on && i < n; i++)
+		printf("silenced %s until %s%s%s: problems are not sent, changes still go to "
+		       "syslog\n", m->all ? "every check" : names[i], until,
+		       m->reason ? ", " : "", m->reason ? m->reason : "");
+	if (!on)
+		printf("%zu silence%s ended\n", removed, removed == 1 ? "" : "s");
+	return EXIT_OK;
+}
+
 int
 cmd_monitor(struct cli *cl, int argc, char **argv)
 {
 	struct mon_cli m;
 	const char *sub;
-	int rc;
+	char **argv0;
+	int rc, argc0;
 
 	memset(&m, 0, sizeof(m));
 	if (argc < 2) {
@@ -574,11 +682,14 @@ cmd_monitor(struct cli *cl, int argc, char **argv)
 	}
 	sub = argv[1];
 	if (strcmp(sub, "check") && strcmp(sub, "run") && strcmp(sub, "metrics") &&
-	    strcmp(sub, "accept") && strcmp(sub, "send"))
+	    strcmp(sub, "accept") && strcmp(sub, "send") && strcmp(sub, "silence") &&
+	    strcmp(sub, "unsilence"))
 		return cli_usage(cl, "monitor", "unknown subcommand '%s'\n%s", sub, monitor_usage);
 	optind = 0;
 	if ((rc = parse(cl, &m, argc - 1, argv + 1, sub)) != 0)
 		return rc;
+	argc0 = argc;
+	argv0 = argv;
 	argc--;
 	argv++;
 	if ((rc = load(cl, &m)) != 0) {
@@ -591,8 +702,10 @@ cmd_monitor(struct cli *cl, int argc, char **argv)
 		rc = monitor_check(cl, &m, argc, argv);
 	else if (strcmp(sub, "send") == 0)
 		rc = monitor_send(cl, &m, argc, argv);
+	else if (strcmp(sub, "silence") == 0 || strcmp(sub, "unsilence") == 0)
+		rc = monitor_silence(cl, &m, argc, argv, strcmp(sub, "silence") == 0);
 	else if (strcmp(sub, "run") == 0)
-		rc = monitor_run(cl, &m);
+		rc = monitor_run(cl, &m, argc0, argv0);
 	else if (strcmp(sub, "metrics") == 0)
 		rc = monitor_metrics(cl, &m);
 	else

@@ -504,13 +504,20 @@ mon_cycle_commit(const struct mon_config *mc, const struct mon_env *env, struct 
 		 void (*warn)(void *, const char *), void *arg, struct mm_ctx *c)
 {
 	int64_t now = mm_clock_now(&env->clock) / 1000000000;
+	struct mon_silences quiet = { NULL, 0 };
+	struct mm_ctx sc = MM_CTX_INIT;
 	int e;
 
+	/* A silences file that cannot be read silences nothing, and says so. */
+	if (mc->state_dir && mon_silences_load(mc->state_dir, &quiet, &sc) != 0 && warn)
+		warn(arg, sc.msg);
 	for (size_t i = 0; i < cy->n; i++) {
 		struct mon_checkrun *cr = &cy->runs[i];
-		enum mon_state prev = cr->rule.state;
+		/* Receivers compare with what they were last told. */
+		enum mon_state prev = cr->rule.alerted, before = cr->rule.state;
 		const char *kind = NULL;
 		if (mon_rule_step(&cr->rule, cr->check, cr->raw, now, &kind)) {
+			const struct mon_silence *q = mon_silenced(&quiet, cr->check->name, now);
 			struct mon_alert a;
 			memset(&a, 0, sizeof(a));
 			a.check = cr->check->name;
@@ -521,14 +528,24 @@ mon_cycle_commit(const struct mon_config *mc, const struct mon_env *env, struct 
 			a.cause = cr->res.message;
 			a.host = mc->host;
 			a.time = now;
-			mon_alert_syslog(&a);
-			if (env->hooks.alert != NULL)
-				env->hooks.alert(env->hooks.alert_arg, &a);
-			if ((e = enqueue(mc, cr, kind, prev, now)) != 0)
-				return mm_fail(c, e, "out of memory");
+			if (q != NULL) {
+				/* Each change once in syslog; told when the silence ends. */
+				if (cr->rule.state != before)
+					mon_alert_syslog(&a, q->reason);
+				cr->rule.alerted = prev;
+			} else {
+				mon_alert_syslog(&a, NULL);
+				if (env->hooks.alert != NULL)
+					env->hooks.alert(env->hooks.alert_arg, &a);
+				if ((e = enqueue(mc, cr, kind, prev, now)) != 0) {
+					mon_silences_release(&quiet);
+					return mm_fail(c, e, "out of memory");
+				}
+			}
 		}
 		deliver(mc, env, cr, now, 1, warn, arg);
 	}
+	mon_silences_release(&quiet);
 	if (mc->state_dir)
 		return state_save(mc->state_dir, cy, c);
 	return 0;

@@ -262,8 +262,33 @@ int mon_sink_send(const struct mon_sink *s, const struct mon_alert *a, const str
 		  struct mm_ctx *c) MM_MUST_CHECK;
 /* The JSON body of a webhook (also the payload documented). */
 int mon_alert_json(const struct mon_alert *a, struct buf *out) MM_MUST_CHECK;
-/* Write the alert to syslog (and so to the journal). */
-void mon_alert_syslog(const struct mon_alert *a);
+/* Write the alert to syslog (and so to the journal); silenced: the reason
+ * of the silence that holds it back from the sinks, or NULL. */
+void mon_alert_syslog(const struct mon_alert *a, const char *silenced);
+
+/* ---- silences: planned work pages no one ---------------------------------- */
+struct mon_silence {
+	char check[128];   /* a check's name, or "*" for every check */
+	int64_t until;     /* seconds since the epoch */
+	char reason[256];
+};
+struct mon_silences {
+	struct mon_silence *v;
+	size_t n;
+};
+/* STATE_DIR/silences (none: empty). */
+int mon_silences_load(const char *state_dir, struct mon_silences *out,
+		      struct mm_ctx *c) MM_MUST_CHECK;
+void mon_silences_release(struct mon_silences *s);
+/* The silence that covers check at now, or NULL. */
+const struct mon_silence *mon_silenced(const struct mon_silences *s, const char *check,
+				       int64_t now);
+/* Silence the named checks ("*": all) until `until` with a reason, or end
+ * their silences (until <= now; *removed counts them). Silences that have
+ * ended are dropped from the file on the way. */
+int mon_silence_change(const char *state_dir, const char *const *names, size_t n, int64_t until,
+		       const char *reason, int64_t now, size_t *removed,
+		       struct mm_ctx *c) MM_MUST_CHECK;
 
 /* ---- the wire format between the agent and its mamori helper --------------
  * Text, one item per line, fields percent-encoded (docs/monitoring.md):
@@ -331,7 +356,8 @@ int mon_cycle_run(const struct mon_config *mc, const struct mon_env *env,
 		  struct mm_ctx *c) MM_MUST_CHECK;
 /* Advance the rules, send the alerts that are due (warn() reports a sink
  * that failed; its alert is kept and retried next cycle with backoff), and
- * save the state durably in mc->state_dir. */
+ * save the state durably in mc->state_dir. A silenced check's change goes
+ * to syslog only; it alerts when its silence ends, if still changed. */
 int mon_cycle_commit(const struct mon_config *mc, const struct mon_env *env,
 		     struct mon_cycle *cy, void (*warn)(void *, const char *), void *arg,
 		     struct mm_ctx *c) MM_MUST_CHECK;

@@ -86,14 +86,18 @@ mon_alert_json(const struct mon_alert *a, struct buf *out)
 }
 
 void
-mon_alert_syslog(const struct mon_alert *a)
+mon_alert_syslog(const struct mon_alert *a, const char *silenced)
 {
 	char line[256];
 	int pri = a->state == MON_CRITICAL ? LOG_CRIT : a->state == MON_OK ? LOG_NOTICE : LOG_WARNING;
 
 	mon_alert_summary(a, line, sizeof(line));
 	openlog("mamori-monitor", LOG_PID, LOG_DAEMON);
-	syslog(pri, "%s: %s", line, a->cause);
+	if (silenced != NULL)
+		syslog(pri, "%s: %s (silenced, not sent: %s)", line, a->cause,
+		       silenced[0] ? silenced : "no reason given");
+	else
+		syslog(pri, "%s: %s", line, a->cause);
 	closelog();
 }
 

@@ -393,6 +393,61 @@ EOF
 	[ "${lines[1]}" = "backups  backups  OK        -            docs: newest snapshot 26 min old (RPO 60 min)" ]
 }
 
+@test "silence: a silenced check's problem is held back and sent once when the silence ends; unsilence; the ledger records who" {
+	start_receiver
+	dead=$(free_port)
+	cat > "$T/mamori.conf" <<EOF
+[monitor]
+interval = 1s
+state-dir = $T/mon
+
+[check up]
+type = tcp
+address = 127.0.0.1:$HOOK_PORT
+
+[check down]
+type = tcp
+address = 127.0.0.1:$dead
+
+[alert ops-hook]
+type = webhook
+url = http://127.0.0.1:$HOOK_PORT/hook
+EOF
+	export MAMORI_NOW=@1800000000
+	run mm monitor silence --config "$T/mamori.conf" down --for 1h --reason "switch replaced"
+	[ "$status" -eq 0 ]
+	[ "$output" = "silenced down until 2027-01-15T09:00:00Z, switch replaced: problems are not sent, changes still go to syslog" ]
+	run mm monitor silence --config "$T/mamori.conf" --list
+	[ "$output" = "CHECK                UNTIL                 REASON
+down                 2027-01-15T09:00:00Z  switch replaced" ]
+	mm monitor run --config "$T/mamori.conf" --cycles 1
+	MAMORI_NOW=@1800001800 mm monitor run --config "$T/mamori.conf" --cycles 1
+	[ "$(alerts)" = "" ]
+	run mm incident list --json
+	[ "$output" = "[]" ]
+	# the silence ends: the problem is sent once, then not repeated
+	MAMORI_NOW=@1800003600 mm monitor run --config "$T/mamori.conf" --cycles 1
+	MAMORI_NOW=@1800003660 mm monitor run --config "$T/mamori.conf" --cycles 1
+	[ "$(alerts)" = "down problem OK>CRITICAL" ]
+	MAMORI_NOW=@1800003660 run mm monitor silence --config "$T/mamori.conf" --list
+	[ "$output" = "no check is silenced" ]
+	# --all, ended early by unsilence
+	MAMORI_NOW=@1800003700 run mm monitor silence --config "$T/mamori.conf" --all --for 30m
+	[ "$output" = "silenced every check until 2027-01-15T09:31:40Z: problems are not sent, changes still go to syslog" ]
+	MAMORI_NOW=@1800003700 run mm monitor unsilence --config "$T/mamori.conf" --all
+	[ "$output" = "1 silence ended" ]
+	# mistakes say what to do
+	run mm monitor silence --config "$T/mamori.conf" down
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"silence: say how long with --for, e.g. --for 2h"* ]]
+	run mm monitor silence --config "$T/mamori.conf" nosuch --for 1h
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"no check named nosuch in $T/mamori.conf"* ]]
+	# the ledger says who silenced what, and why
+	run mm log show
+	[[ "$output" == *"args: silence --config $T/mamori.conf --for 1h --reason 'switch replaced' down"* ]]
+}
+
 @test "the backups check reads the policy's state from --state-dir, in mamori and through the agent" {
 	export TZ=UTC
 	unset MAMORI_REPOSITORY
