@@ -284,8 +284,8 @@ void mon_silences_release(struct mon_silences *s);
 const struct mon_silence *mon_silenced(const struct mon_silences *s, const char *check,
 				       int64_t now);
 /* Silence the named checks ("*": all) until `until` with a reason, or end
- * their silences (until <= now; *removed counts them). Silences that have
- * ended are dropped from the file on the way. */
+ * their silences (until <= now; *removed counts them; "*" ends every
+ * silence). Silences that have ended are dropped from the file on the way. */
 int mon_silence_change(const char *state_dir, const char *const *names, size_t n, int64_t until,
 		       const char *reason, int64_t now, size_t *removed,
 		       struct mm_ctx *c) MM_MUST_CHECK;

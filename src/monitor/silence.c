@@ -124,10 +124,11 @@ mon_silenced(const struct mon_silences *s, const char *check, int64_t now)
 	return NULL;
 }
 
-/* Keep what is still running and not named: the base of both changes. */
+/* Keep what is still running and not named: the base of both changes.
+ * Ending "*" (unsilence --all) ends every silence. */
 static int
-keep_others(const struct mon_silences *old, const char *const *names, size_t n, int64_t now,
-	    struct mon_silences *out, size_t *dropped)
+keep_others(const struct mon_silences *old, const char *const *names, size_t n, int ending,
+	    int64_t now, struct mon_silences *out, size_t *dropped)
 {
 	int e = 0;
 
@@ -135,7 +136,8 @@ keep_others(const struct mon_silences *old, const char *const *names, size_t n, 
 	for (size_t i = 0; i < old->n && e == 0; i++) {
 		int named = 0;
 		for (size_t j = 0; j < n; j++)
-			named |= strcmp(old->v[i].check, names[j]) == 0;
+			named |= strcmp(old->v[i].check, names[j]) == 0 ||
+				 (ending && strcmp(names[j], "*") == 0);
 		if (named && now < old->v[i].until)
 			(*dropped)++;
 		if (!named && now < old->v[i].until)
@@ -156,7 +158,7 @@ mon_silence_change(const char *state_dir, const char *const *names, size_t n, in
 		return mm_fail(c, MM_EINVAL, "silences are kept in [monitor] state-dir: set it");
 	if ((e = mon_silences_load(state_dir, &old, c)) != 0)
 		return e;
-	e = keep_others(&old, names, n, now, &s, &dropped);
+	e = keep_others(&old, names, n, until <= now, now, &s, &dropped);
 	for (size_t j = 0; j < n && e == 0 && until > now; j++)
 		e = add(&s, names[j], until, reason ? reason : "");
 	if (e != 0)

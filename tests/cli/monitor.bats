@@ -434,8 +434,11 @@ down                 2027-01-15T09:00:00Z  switch replaced" ]
 	# --all, ended early by unsilence
 	MAMORI_NOW=@1800003700 run mm monitor silence --config "$T/mamori.conf" --all --for 30m
 	[ "$output" = "silenced every check until 2027-01-15T09:31:40Z: problems are not sent, changes still go to syslog" ]
+	MAMORI_NOW=@1800003700 mm monitor silence --config "$T/mamori.conf" up --for 10m
 	MAMORI_NOW=@1800003700 run mm monitor unsilence --config "$T/mamori.conf" --all
-	[ "$output" = "1 silence ended" ]
+	[ "$output" = "2 silences ended" ]
+	MAMORI_NOW=@1800003700 run mm monitor silence --config "$T/mamori.conf" --list
+	[ "$output" = "no check is silenced" ]
 	# mistakes say what to do
 	run mm monitor silence --config "$T/mamori.conf" down
 	[ "$status" -eq 2 ]
