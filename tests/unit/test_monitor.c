@@ -731,6 +731,57 @@ test_wire_alert(void **state)
 	buf_release(&b);
 }
 
+/* Silences: set, replace, cover by name and by "*", end, expire. */
+static void
+test_silences(void **state)
+{
+	char dir[] = "/tmp/mamori-silence-XXXXXX";
+	const char *web[] = { "web" }, *disk[] = { "disk" }, *all[] = { "*" };
+	struct mon_silences q;
+	struct mm_ctx c = MM_CTX_INIT;
+	size_t removed = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mon_silences_load(dir, &q, &c), 0); /* none yet */
+	assert_int_equal(q.n, 0);
+	assert_int_equal(mon_silence_change(dir, web, 1, 1000, "switch 50 % done", 0, NULL, &c), 0);
+	assert_int_equal(mon_silence_change(dir, disk, 1, 500, "", 0, NULL, &c), 0);
+	assert_int_equal(mon_silence_change(dir, web, 1, 2000, "longer", 10, NULL, &c), 0);
+	assert_int_equal(mon_silences_load(dir, &q, &c), 0);
+	assert_int_equal(q.n, 2);
+	assert_string_equal(mon_silenced(&q, "web", 1999)->reason, "longer");
+	assert_null(mon_silenced(&q, "web", 2000));
+	assert_string_equal(mon_silenced(&q, "disk", 499)->reason, "");
+	assert_null(mon_silenced(&q, "disk", 500));
+	assert_null(mon_silenced(&q, "cpu", 1));
+	mon_silences_release(&q);
+	/* "*" covers every check; ending "*" ends every silence */
+	assert_int_equal(mon_silence_change(dir, all, 1, 3000, "all", 600, NULL, &c), 0);
+	assert_int_equal(mon_silences_load(dir, &q, &c), 0);
+	assert_int_equal(q.n, 2); /* disk's ended at 500 and was dropped */
+	assert_string_equal(mon_silenced(&q, "cpu", 2500)->reason, "all");
+	mon_silences_release(&q);
+	assert_int_equal(mon_silence_change(dir, all, 1, 0, NULL, 700, &removed, &c), 0);
+	assert_int_equal(removed, 2);
+	assert_int_equal(mon_silences_load(dir, &q, &c), 0);
+	assert_int_equal(q.n, 0);
+	/* a file that is not ours is refused, saying what to do */
+	assert_int_equal(mon_silence_change(dir, web, 1, 100, "x", 0, NULL, &c), 0);
+	{
+		char path[128];
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/silences", dir);
+		assert_non_null(f = fopen(path, "w"));
+		fputs("hello\n", f);
+		fclose(f);
+		assert_int_equal(mon_silences_load(dir, &q, &c), MM_ECORRUPT);
+		assert_non_null(strstr(c.msg, "is not a silences file (move it away"));
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -749,6 +800,7 @@ main(void)
 		cmocka_unit_test(test_wire_result),
 		cmocka_unit_test(test_wire_hostile),
 		cmocka_unit_test(test_wire_alert),
+		cmocka_unit_test(test_silences),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
