@@ -319,18 +319,16 @@ monitor_run(struct cli *cl, struct mon_cli *m, int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", cl->prog);
 		return EXIT_FATAL;
 	}
-	if (access(agent, X_OK) != 0) {
-		fprintf(stderr, "%s: cannot start the agent %s: %s (it is installed beside mamori; "
-			"reinstall mamori)\n", cl->prog, agent, strerror(errno));
-		return EXIT_NO_AGENT;
+	if (access(agent, X_OK) == 0) {
+		/* The exec leaves no end to record after: the start is the record
+		 * (the agent records its own stop). */
+		if (cl->result != NULL)
+			snprintf(cl->result, CLI_RESULT_MAX, "the agent started (pid %d)",
+				 (int)getpid());
+		(void)cli_ledger_after(cl, argc, argv, EXIT_OK);
+		fflush(NULL);
+		execv(agent, av);
 	}
-	/* The exec leaves no end to record after: the start is the record
-	 * (the agent records its own stop). */
-	if (cl->result != NULL)
-		snprintf(cl->result, CLI_RESULT_MAX, "the agent started (pid %d)", (int)getpid());
-	(void)cli_ledger_after(cl, argc, argv, EXIT_OK);
-	fflush(NULL);
-	execv(agent, av);
 	fprintf(stderr, "%s: cannot start the agent %s: %s (it is installed beside mamori; "
 		"reinstall mamori)\n", cl->prog, agent, strerror(errno));
 	return EXIT_NO_AGENT;

@@ -329,7 +329,9 @@ print(m["From"], m["To"])' "$T/maildir"
 	grep -q "content changed" "$T/maildir"/new/*
 }
 
-@test "one mamori.conf holds datasets and checks: status and monitor check both accept it" {
+# A repository, a dataset "docs" of $T/src in it (extra dataset keys in
+# $1) and a [check backups]; more sections in $2.
+docs_policy() {
 	export TZ=UTC
 	unset MAMORI_REPOSITORY
 	mm -r "$T/repo" init >/dev/null
@@ -345,17 +347,22 @@ paths = $T/src
 repository = local
 priority = 1
 rpo = 1h
+$1
 
 [monitor]
 state-dir = $T/mon
-
-[check watched]
-type = files
-files = $T/src/a
+$2
 
 [check backups]
 type = backups
 EOF
+}
+
+@test "one mamori.conf holds datasets and checks: status and monitor check both accept it" {
+	docs_policy "" "
+[check watched]
+type = files
+files = $T/src/a"
 	export MAMORI_NOW=2026-12-01T00:00:00Z
 	run mm status --config "$T/mamori.conf" --nagios
 	[ "$status" -eq 2 ]
@@ -452,29 +459,7 @@ down                 2027-01-15T09:00:00Z  switch replaced" ]
 }
 
 @test "the backups check reads the policy's state from --state-dir, in mamori and through the agent" {
-	export TZ=UTC
-	unset MAMORI_REPOSITORY
-	mm -r "$T/repo" init >/dev/null
-	mkdir -p "$T/src"
-	echo data > "$T/src/a"
-	cat > "$T/mamori.conf" <<EOF
-[repository local]
-url = $T/repo
-password-file = $MAMORI_PASSWORD_FILE
-
-[dataset docs]
-paths = $T/src
-repository = local
-priority = 1
-rpo = 1h
-check = daily 100%
-
-[monitor]
-state-dir = $T/mon
-
-[check backups]
-type = backups
-EOF
+	docs_policy "check = daily 100%" ""
 	export MAMORI_NOW=2026-12-01T00:00:00Z
 	mm --state-dir "$T/other" run --config "$T/mamori.conf" >/dev/null
 	run mm --state-dir "$T/other" monitor check --config "$T/mamori.conf" --nagios backups
