@@ -133,8 +133,9 @@ helper_start(void *arg, const char *id, const char *tag, const struct mon_sink *
 	h->fl = grown;
 	if ((e = proc_spawn_piped(argv, &in_fd, &d.fd, &d.pid, c)) != 0)
 		goto fail;
-	/* An alert is a few hundred bytes: the pipe takes it whole. */
-	if ((r = write_full(in_fd, in.data, in.len)) != 0) {
+	/* An alert is a few hundred bytes: the pipe takes it whole. A child
+	 * that exits without reading it (EPIPE) is judged by what it answers. */
+	if ((r = write_full(in_fd, in.data, in.len)) != 0 && r != -EPIPE) {
 		e = mm_fail_errno(c, -r, "cannot hand the alert to %s", h->program);
 		kill((pid_t)d.pid, SIGKILL);
 		(void)waitpid((pid_t)d.pid, NULL, 0);
